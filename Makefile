@@ -1,0 +1,98 @@
+# sonde: the one build. `make` builds ./sonde and ./sonde.so;
+# `make test`, `make demo`, `make asan`, `make bench` set up, build and run.
+# Objects go to build/$(MODE) (release or asan), so both builds coexist.
+
+MODE ?= release
+B := build/$(MODE)
+CC ?= cc
+
+PKGS := lua5.4 libpng zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) openblas)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+# OpenBLAS is opened at first use (blas.c), after sonde has chosen its core
+# type, so it is not linked: start-up stays fast and OPENBLAS_CORETYPE can
+# still be set.
+OPENBLAS_LIB = $(shell pkg-config --variable=libdir openblas)/libopenblas.so.0
+
+WARN := -Wall -Wextra -Wno-unused-parameter
+CFLAGS_release := -O2 -g
+CFLAGS_asan := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_asan := -fsanitize=address,undefined
+# -ffp-contract=off: no silent FMA, so a result does not depend on the
+# compiler's choice to fuse; results are the same bits run to run.
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS_$(MODE)) -fPIC -pthread -ffp-contract=off \
+  $(PKG_CFLAGS) -DSD_OPENBLAS_LIB='"$(OPENBLAS_LIB)"' $(CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS_$(MODE)) -pthread $(LDFLAGS)
+
+CORE_SRC := $(wildcard runtime/core/*.c runtime/ml/*.c runtime/io/*.c)
+LUA_SRC := $(wildcard runtime/lua/*.c)
+INTERP_SRC := $(wildcard interp/*.c)
+STDLIB := $(sort $(wildcard stdlib/*.lua))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
+LUA_OBJ := $(LUA_SRC:%.c=$(B)/%.o) $(B)/stdlib_embed.o
+INTERP_OBJ := $(INTERP_SRC:%.c=$(B)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+LIBS = $(PKG_LIBS) -ldl -lm
+
+ifeq ($(MODE),release)
+PROG := sonde
+MODULE := sonde.so
+else
+PROG := $(B)/sonde
+MODULE := $(B)/sonde.so
+endif
+
+.PHONY: all deps test check demo asan bench clean
+all: $(PROG) $(MODULE) $(UNIT_BIN)
+
+$(PROG): $(INTERP_OBJ) $(LUA_OBJ) $(CORE_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lreadline
+
+# For a stock lua5.4: require "sonde" (the host provides Lua's symbols).
+$(MODULE): $(LUA_OBJ) $(CORE_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs libpng zlib) -ldl -lm
+
+$(B)/%.o: %.c $(wildcard runtime/*/*.h interp/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/embed: scripts/embed.c
+	@mkdir -p $(B)
+	$(CC) -O1 -o $@ $<
+
+$(B)/stdlib_embed.c: $(B)/embed $(STDLIB)
+	$(B)/embed $@ $(foreach f,$(STDLIB),$(basename $(notdir $(f)))=$(f))
+
+$(B)/stdlib_embed.o: $(B)/stdlib_embed.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(CORE_OBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime/core -o $@ $< $(CORE_OBJ) $(ALL_LDFLAGS) \
+	  $(shell pkg-config --cflags --libs check) $(LIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+# The suite: C units (Check) and Lua tests, totalled in one line.
+check: all
+	@sh tests/run.sh $(B) $(PROG)
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./sonde examples/quickstart.sonde
+
+asan: deps
+	@$(MAKE) --no-print-directory MODE=asan check
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh bench/run.sh
+
+clean:
+	rm -rf build sonde sonde.so

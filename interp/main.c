@@ -1,0 +1,201 @@
+/* main.c: the sonde program: command line, script runner, and the entry to
+   the REPL. Modelled on lua.c: errors carry a traceback, Ctrl-C stops a
+   running chunk (a Lua hook) or a C kernel (the core's interrupt flag). */
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "interp.h"
+#include "../runtime/lua/lsonde.h"
+
+static const char *progname = "sonde";
+static lua_State *globalL;
+
+/* --- Ctrl-C --- */
+
+static void lstop(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig) {
+  signal(sig, SIG_DFL); /* a second Ctrl-C kills, as in lua.c */
+  sd_interrupt_flag = 1;
+  lua_sethook(globalL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int sd_docall(lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  globalL = L;
+  sd_interrupt_flag = 0;
+  signal(SIGINT, on_sigint);
+  int status = lua_pcall(L, narg, nres, base);
+  signal(SIGINT, SIG_DFL);
+  sd_interrupt_flag = 0;
+  lua_remove(L, base);
+  return status;
+}
+
+int sd_report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
+    fflush(stderr);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+/* --- running things --- */
+
+static int dochunk(lua_State *L, int status) {
+  if (status == LUA_OK) status = sd_docall(L, 0, 0);
+  return sd_report(L, status);
+}
+
+static int dostring(lua_State *L, const char *s, const char *name) {
+  return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+}
+
+/* arg table as lua.c builds it: script at 0, its arguments from 1. */
+static void createargtable(lua_State *L, char **argv, int argc, int script) {
+  lua_createtable(L, argc - script - 1, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int doscript(lua_State *L, char **argv, int argc, int script) {
+  const char *fname = argv[script];
+  if (strcmp(fname, "-") == 0) fname = NULL; /* stdin */
+  int status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    int n = argc - script - 1;
+    luaL_checkstack(L, n + 3, "too many arguments to script");
+    for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
+    status = sd_docall(L, n, 0);
+  }
+  return sd_report(L, status);
+}
+
+static void print_usage(FILE *f) {
+  fprintf(f,
+          "usage: %s [options] [script [args...]]\n"
+          "  script       run a .sonde or .lua file ('-' reads standard input)\n"
+          "  -e CODE      run CODE\n"
+          "  -i           enter the REPL after running the script or -e\n"
+          "  -v, --version  print the version\n"
+          "  -h, --help   print this help\n"
+          "  (no arguments on a terminal: the REPL)\n"
+          "\n"
+          "commands (coming with recipes): run, show, sweep, verify, runs\n"
+          "  a script named like a command runs with a path: %s ./run\n",
+          progname, progname);
+}
+
+static const char *const reserved[] = {"run", "show", "sweep", "verify", "runs", NULL};
+
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = lua_touserdata(L, 2);
+  int interactive = 0, ran = 0, script = 0;
+  luaL_checkversion(L);
+  luaL_openlibs(L);
+  luaL_requiref(L, "sonde", luaopen_sonde, 1);
+  lua_pop(L, 1);
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  if (argc >= 2) {
+    for (int i = 0; reserved[i]; i++)
+      if (strcmp(argv[1], reserved[i]) == 0) {
+        fprintf(stderr,
+                "%s: '%s' is not yet available (it comes with recipes); "
+                "to run a script of that name, give its path: %s ./%s\n",
+                progname, argv[1], progname, argv[1]);
+        lua_pushboolean(L, 0);
+        return 1;
+      }
+  }
+  int i;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-' || strcmp(a, "-") == 0) { script = i; break; }
+    if (strcmp(a, "--") == 0) { if (i + 1 < argc) script = i + 1; break; }
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+      printf("sonde %s (%s)\n", SD_VERSION, LUA_RELEASE);
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      print_usage(stdout);
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    if (strcmp(a, "-i") == 0) { interactive = 1; continue; }
+    if (strcmp(a, "-e") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "%s: '-e' needs an argument\n", progname);
+        lua_pushboolean(L, 0);
+        return 1;
+      }
+      createargtable(L, argv, argc, 0);
+      if (dostring(L, argv[++i], "=(command line)") != LUA_OK) { lua_pushboolean(L, 0); return 1; }
+      ran = 1;
+      continue;
+    }
+    fprintf(stderr, "%s: unknown option '%s'\n", progname, a);
+    print_usage(stderr);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (script) {
+    createargtable(L, argv, argc, script);
+    if (doscript(L, argv, argc, script) != LUA_OK) { lua_pushboolean(L, 0); return 1; }
+    ran = 1;
+  }
+  if (interactive || !ran) {
+    if (interactive || isatty(0)) {
+      if (!script) createargtable(L, argv, argc, 0);
+      sd_repl(L);
+    } else {
+      createargtable(L, argv, argc, 0);
+      if (dochunk(L, luaL_loadfile(L, NULL)) != LUA_OK) { lua_pushboolean(L, 0); return 1; }
+    }
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argv[0] && argv[0][0]) progname = "sonde";
+  lua_State *L = luaL_newstate();
+  if (!L) { fprintf(stderr, "%s: cannot create state: not enough memory\n", progname); return 1; }
+  lua_gc(L, LUA_GCSTOP);
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  int status = lua_pcall(L, 2, 1, 0);
+  int ok = lua_toboolean(L, -1);
+  sd_report(L, status);
+  lua_close(L);
+  return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,92 @@
+/* sd.c: errors, dtypes, memory accounting and thread count. */
+#include "sd.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "parallel.h"
+
+static _Thread_local char errbuf[512];
+volatile int sd_interrupt_flag = 0;
+
+sd_status sd_error(sd_status code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+const char *sd_errmsg(void) { return errbuf[0] ? errbuf : "unknown error"; }
+
+sd_status sd_check_interrupt(void) {
+  if (!sd_interrupt_flag) return SD_OK;
+  sd_interrupt_flag = 0;
+  return sd_error(SD_EINTR, "interrupted");
+}
+
+static const struct { const char *name; size_t size; } dtinfo[SD_NDTYPE] = {
+  [SD_F32] = {"f32", 4}, [SD_F64] = {"f64", 8}, [SD_I32] = {"i32", 4},
+  [SD_I64] = {"i64", 8}, [SD_U8] = {"u8", 1},   [SD_BOOL] = {"bool", 1},
+};
+
+size_t sd_dtype_size(sd_dtype dt) { return dtinfo[dt].size; }
+const char *sd_dtype_name(sd_dtype dt) { return dtinfo[dt].name; }
+bool sd_dtype_is_float(sd_dtype dt) { return dt == SD_F32 || dt == SD_F64; }
+
+int sd_dtype_parse(const char *name, sd_dtype *out) {
+  static const struct { const char *alias; sd_dtype dt; } aliases[] = {
+    {"float32", SD_F32}, {"float", SD_F32}, {"float64", SD_F64}, {"double", SD_F64},
+    {"int32", SD_I32}, {"int", SD_I32}, {"int64", SD_I64}, {"long", SD_I64},
+    {"uint8", SD_U8}, {"byte", SD_U8},
+  };
+  for (int i = 0; i < SD_NDTYPE; i++)
+    if (strcmp(name, dtinfo[i].name) == 0) { *out = (sd_dtype)i; return 1; }
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (strcmp(name, aliases[i].alias) == 0) { *out = aliases[i].dt; return 1; }
+  return 0;
+}
+
+/* Rank: bool < u8 < i32 < i64 < f32 < f64, as PyTorch promotes. */
+sd_dtype sd_dtype_promote(sd_dtype a, sd_dtype b) {
+  static const int rank[SD_NDTYPE] = {
+    [SD_BOOL] = 0, [SD_U8] = 1, [SD_I32] = 2, [SD_I64] = 3, [SD_F32] = 4, [SD_F64] = 5};
+  return rank[a] >= rank[b] ? a : b;
+}
+
+/* --- threads --- */
+extern void sd_blas_set_threads(int n); /* blas.c */
+
+void sd_set_num_threads(int n) {
+  sd_pool_set_threads(n);
+  sd_blas_set_threads(sd_pool_threads());
+}
+
+int sd_get_num_threads(void) { return sd_pool_threads(); }
+
+/* --- memory --- */
+static sd_mem_hook memhook;
+static int64_t in_use;
+
+void sd_set_mem_hook(sd_mem_hook hook) { memhook = hook; }
+int64_t sd_mem_in_use(void) { return in_use; }
+
+void *sd_malloc(size_t nbytes) {
+  void *p = NULL;
+  size_t n = (nbytes + 63) & ~(size_t)63;
+  if (n == 0) n = 64;
+  if (n < nbytes || posix_memalign(&p, 64, n) != 0) {
+    sd_error(SD_EMEM, "out of memory allocating %zu bytes", nbytes);
+    return NULL;
+  }
+  in_use += (int64_t)nbytes;
+  if (memhook) memhook((int64_t)nbytes);
+  return p;
+}
+
+void sd_free(void *p, size_t nbytes) {
+  if (!p) return;
+  free(p);
+  in_use -= (int64_t)nbytes;
+  if (memhook) memhook(-(int64_t)nbytes);
+}

@@ -1,0 +1,145 @@
+/* lsonde.c: the `sonde` module: opens every built-in module, keeps the doc
+   registry, paces the GC by tensor memory, and loads the embedded stdlib. */
+#include "lsonde.h"
+#include <string.h>
+
+/* --- docs --- */
+
+#define DOCS_KEY "sonde.docs"
+
+static void docs_table(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+  }
+}
+
+void sd_lua_doc(lua_State *L, const char *name, const char *sig, const char *doc) {
+  docs_table(L);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "name");
+  lua_pushstring(L, sig ? sig : name);
+  lua_setfield(L, -2, "sig");
+  lua_pushstring(L, doc ? doc : "");
+  lua_setfield(L, -2, "doc");
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
+
+void sd_lua_register(lua_State *L, int idx, const char *prefix, char sep, const sd_reg *regs) {
+  idx = lua_absindex(L, idx);
+  char name[128];
+  for (; regs->name; regs++) {
+    lua_pushcfunction(L, regs->fn);
+    lua_setfield(L, idx, regs->name);
+    snprintf(name, sizeof name, "%s%c%s", prefix, sep, regs->name);
+    sd_lua_doc(L, name, regs->sig, regs->doc);
+  }
+}
+
+/* sonde.doc(name, sig, doc): record a doc from Lua code (the stdlib). */
+static int l_doc(lua_State *L) {
+  sd_lua_doc(L, luaL_checkstring(L, 1), luaL_optstring(L, 2, NULL), luaL_optstring(L, 3, ""));
+  return 0;
+}
+
+/* sonde.docs(): the registry table (name -> {name, sig, doc}). */
+static int l_docs(lua_State *L) {
+  docs_table(L);
+  return 1;
+}
+
+/* --- errors --- */
+
+int sd_lua_fail(lua_State *L, const char *fn) {
+  const char *msg = sd_errmsg();
+  /* core messages that already name their function are passed as they are */
+  if (fn && strncmp(msg, fn, strlen(fn)) != 0)
+    return luaL_error(L, "%s: %s", fn, msg);
+  return luaL_error(L, "%s", msg);
+}
+
+/* --- GC pacing ---
+   Storage lives outside Lua's heap, so the collector would not know a loop
+   allocates megabytes per step. Every allocation adds debt, paid here. */
+
+static int64_t pending_bytes;
+
+static void mem_hook(int64_t delta) {
+  if (delta > 0) pending_bytes += delta;
+}
+
+void sd_lua_pace(lua_State *L) {
+  if (pending_bytes >= 64 * 1024) {
+    int kb = pending_bytes / 1024 > 1 << 30 ? 1 << 30 : (int)(pending_bytes / 1024);
+    pending_bytes = 0;
+    lua_gc(L, LUA_GCSTEP, kb);
+  }
+}
+
+/* --- the stdlib, embedded at build time (stdlib_embed.c) --- */
+
+typedef struct { const char *name; const char *src; size_t len; } sd_embedded;
+extern const sd_embedded sd_stdlib[];
+
+static int load_embedded(lua_State *L) {
+  const sd_embedded *e = lua_touserdata(L, lua_upvalueindex(1));
+  char chunk[160];
+  snprintf(chunk, sizeof chunk, "@stdlib/%s.lua", e->name);
+  if (luaL_loadbuffer(L, e->src, e->len, chunk) != LUA_OK) return lua_error(L);
+  lua_pushstring(L, e->name);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+static const sd_reg sonde_fns[] = {
+  {"doc", l_doc, "sonde.doc(name, sig, doc)", "record the one-line doc of a function"},
+  {"docs", l_docs, "sonde.docs()", "the doc registry: name -> {name=, sig=, doc=}"},
+  {NULL, NULL, NULL, NULL},
+};
+
+/* The C modules, opened in this order; stdlib modules may require them. */
+static const luaL_Reg cmodules[] = {
+  {"tensor", sd_open_tensor},
+  {NULL, NULL},
+};
+
+int luaopen_sonde(lua_State *L) {
+  sd_set_mem_hook(mem_hook);
+  lua_newtable(L);
+  int sonde = lua_gettop(L);
+  lua_pushvalue(L, sonde);
+  lua_setfield(L, LUA_REGISTRYINDEX, "sonde.module");
+  sd_lua_register(L, sonde, "sonde", '.', sonde_fns);
+  lua_pushliteral(L, SD_VERSION);
+  lua_setfield(L, sonde, "version");
+
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  int loaded = lua_gettop(L);
+  lua_pushvalue(L, sonde);
+  lua_setfield(L, loaded, "sonde");
+  for (const luaL_Reg *m = cmodules; m->name; m++) {
+    luaL_requiref(L, m->name, m->func, 1);
+    lua_setfield(L, sonde, m->name);
+  }
+  /* stdlib: preloaded, loaded on first use by require or global access */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (const sd_embedded *e = sd_stdlib; e->name; e++) {
+    lua_pushlightuserdata(L, (void *)e);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, e->name);
+  }
+  lua_pop(L, 2);
+  /* the prelude (stdlib/init.lua) makes stdlib modules global, lazily */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE) == LUA_TTABLE &&
+      lua_getfield(L, -1, "init") == LUA_TFUNCTION) {
+    lua_call(L, 0, 0);
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 2);
+  }
+  return 1;
+}

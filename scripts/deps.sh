@@ -1,0 +1,19 @@
+#!/bin/sh
+# deps.sh: install the Debian packages sonde builds, tests and benchmarks
+# with. As root it runs apt-get; otherwise it prints the one line to run.
+set -e
+PKGS="build-essential pkg-config liblua5.4-dev lua5.4 libopenblas-dev libpng-dev libreadline-dev zlib1g-dev check tmux dataset-fashion-mnist"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "sonde needs these Debian packages; as root, run:" >&2
+  echo "  apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
