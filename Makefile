@@ -3,7 +3,7 @@
 # Objects go to build/$(MODE) (release or asan), so both builds coexist.
 
 MODE ?= release
-B := build/$(MODE)
+B ?= build/$(MODE)
 CC ?= cc
 
 PKGS := lua5.4 libpng zlib
@@ -36,7 +36,7 @@ INTERP_OBJ := $(INTERP_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBS = $(PKG_LIBS) -ldl -lm
 
-ifeq ($(MODE),release)
+ifeq ($(B),build/release)
 PROG := sonde
 MODULE := sonde.so
 else

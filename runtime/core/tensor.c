@@ -532,6 +532,7 @@ static void iter_run(const iter *it, sd_loop_fn fn, void *ctx, int64_t o0, int64
       for (int k = 0; k < it->nop; k++) p[k] += idx * it->bst[k][d];
     }
     for (int k = 0; k < it->nop; k++) p[k] += i0 * bs[k];
+    if (sd_interrupt_flag) return; /* Ctrl-C: sd_foreach reports it */
     fn(p, bs, i1 - i0, ctx);
   }
 }
@@ -596,6 +597,7 @@ sd_status sd_foreach(int nop, sd_tensor *const *ops, sd_loop_fn fn, void *ctx) {
     pc.pieces = 4 * sd_get_num_threads();
     sd_parallel_for(outer * pc.pieces, 1, par_pieces, &pc);
   }
+  if (sd_interrupt_flag) return sd_check_interrupt();
   return SD_OK;
 }
 
