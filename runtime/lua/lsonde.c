@@ -64,12 +64,19 @@ int sd_lua_fail(lua_State *L, const char *fn) {
 
 /* --- GC pacing ---
    Storage lives outside Lua's heap, so the collector would not know a loop
-   allocates megabytes per step. Every allocation adds debt, paid here. */
+   allocates megabytes per step. Every allocation adds debt, paid here.
+   In generational mode (sonde's main) a step is a young collection: it frees
+   fresh temporaries, but a tensor that lived through two steps is old and
+   waits for a major collection, which only Lua-heap growth triggers. So a
+   full collection also runs once as many bytes were allocated as were in use
+   after the last one (tensors + Lua heap, at least 32 MiB): garbage stays
+   below what is live, and the work per allocated byte stays bounded, as
+   with Lua's own pause. */
 
-static int64_t pending_bytes;
+static int64_t pending_bytes, since_full, live_after_full;
 
 static void mem_hook(int64_t delta) {
-  if (delta > 0) pending_bytes += delta;
+  if (delta > 0) { pending_bytes += delta; since_full += delta; }
 }
 
 void sd_lua_pace(lua_State *L) {
@@ -77,6 +84,12 @@ void sd_lua_pace(lua_State *L) {
     int kb = pending_bytes / 1024 > 1 << 30 ? 1 << 30 : (int)(pending_bytes / 1024);
     pending_bytes = 0;
     lua_gc(L, LUA_GCSTEP, kb);
+  }
+  int64_t pause = live_after_full + (int64_t)lua_gc(L, LUA_GCCOUNT) * 1024;
+  if (since_full >= pause && since_full >= (int64_t)32 << 20) {
+    lua_gc(L, LUA_GCCOLLECT);
+    since_full = 0;
+    live_after_full = sd_mem_in_use();
   }
 }
 
@@ -104,7 +117,6 @@ static const sd_reg sonde_fns[] = {
 /* The C modules, opened in this order; stdlib modules may require them. */
 static const luaL_Reg cmodules[] = {
   {"tensor", sd_open_tensor},
-  {"data", sd_open_data},
   {NULL, NULL},
 };
 

@@ -859,6 +859,7 @@ static const sd_reg *const method_tables[] = {
 int sd_open_tensor(lua_State *L) {
   lua_newtable(L); /* module */
   for (int i = 0; fn_tables[i]; i++) sd_lua_register(L, -1, "tensor", '.', fn_tables[i]);
+  sd_open_generator(L);
   luaL_newmetatable(L, SD_TENSOR_MT);
   int mt = lua_gettop(L);
   lua_newtable(L); /* methods */
