@@ -117,6 +117,7 @@ static const sd_reg sonde_fns[] = {
 /* The C modules, opened in this order; stdlib modules may require them. */
 static const luaL_Reg cmodules[] = {
   {"tensor", sd_open_tensor},
+  {"data", sd_open_data},
   {NULL, NULL},
 };
 
