@@ -44,7 +44,7 @@ PROG := $(B)/sonde
 MODULE := $(B)/sonde.so
 endif
 
-.PHONY: all deps test check demo asan bench clean
+.PHONY: all deps test check demo asan bench clean fuzz
 all: $(PROG) $(MODULE) $(UNIT_BIN)
 
 $(PROG): $(INTERP_OBJ) $(LUA_OBJ) $(CORE_OBJ)
@@ -93,6 +93,24 @@ asan: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh
+
+# libFuzzer targets, one per file reader (tests/fuzz/fuzz_*.c), built with
+# clang over the core and io sources; tests/fuzz/test_fuzz.sh runs them.
+FUZZ_B := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -pthread $(FUZZ_SAN) $(PKG_CFLAGS) -DSD_OPENBLAS_LIB='"$(OPENBLAS_LIB)"'
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJ := $(CORE_SRC:%.c=$(FUZZ_B)/%.o)
+
+fuzz: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_OBJ)
+
+$(FUZZ_B)/%.o: %.c $(wildcard runtime/*/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 clean:
 	rm -rf build sonde sonde.so

@@ -49,10 +49,14 @@ uint8_t *sd_io_slurp(FILE *f, size_t n, const char *name) {
 }
 
 int64_t sd_io_numel(int ndim, const int64_t *shape, int64_t limit) {
-  int64_t n = 1;
+  /* the nonzero sizes are bounded too: a file may not declare 0 x 2^60 */
+  int64_t n = 1, nz = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) return -1;
-    if (shape[i] > 0 && n > limit / shape[i]) return -1;
+    if (shape[i] == 0) { n = 0; continue; }
+    if (nz > ((int64_t)1 << 46) / shape[i]) return -1;
+    nz *= shape[i];
+    if (n > limit / shape[i]) return -1;
     n *= shape[i];
   }
   return n;

@@ -46,7 +46,8 @@ const char *sd_ftype_str(sd_ftype ft, char *buf, size_t n); /* "<f4" */
    The caller has checked the bytes are there. */
 sd_tensor *sd_io_read_array(FILE *f, const void *src, sd_ftype ft, int ndim,
                             const int64_t *shape, const char *name);
-/* Number of elements of a shape, or -1 when it overflows `limit`. */
+/* Number of elements of a shape, or -1 when it exceeds `limit` (or the
+   product of its nonzero sizes exceeds 2^46). */
 int64_t sd_io_numel(int ndim, const int64_t *shape, int64_t limit);
 
 /* --- file.c: writing --- */

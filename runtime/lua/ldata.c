@@ -163,6 +163,7 @@ static int l_load_npz(lua_State *L) {
 }
 
 static int l_save_npz(lua_State *L) {
+  lua_settop(L, 3);
   const char *path = luaL_checkstring(L, 1);
   sd_named *nt = check_named(L, 2, "save_npz");
   bool deflate = false;
@@ -193,6 +194,7 @@ static int l_load_safetensors(lua_State *L) {
 }
 
 static int l_save_safetensors(lua_State *L) {
+  lua_settop(L, 3);
   const char *path = luaL_checkstring(L, 1);
   sd_named *nt = check_named(L, 2, "save_safetensors");
   if (!lua_isnoneornil(L, 3)) { /* metadata: string -> string, sorted */
