@@ -104,7 +104,8 @@ static int m_gather(lua_State *L) {
 
 typedef sd_status (*scatter_fn)(sd_tensor *, int, const sd_tensor *, const sd_tensor *);
 
-/* t:op_(dim, index, src) in place, or on a copy when copy is set. */
+/* t:op_(dim, index, src) in place, or on a copy when copy is set; name is
+   the core's, which its messages start with. */
 static int scatter_like(lua_State *L, scatter_fn fn, const char *name, bool copy) {
   sd_tensor *t = sd_lua_check(L, 1);
   int dim = sd_lua_dim(L, 2, t);
@@ -116,15 +117,15 @@ static int scatter_like(lua_State *L, scatter_fn fn, const char *name, bool copy
   return 1;
 }
 
-static int m_scatter_(lua_State *L) { return scatter_like(L, sd_scatter_, "scatter_", false); }
+static int m_scatter_(lua_State *L) { return scatter_like(L, sd_scatter_, "scatter", false); }
 static int m_scatter(lua_State *L) { return scatter_like(L, sd_scatter_, "scatter", true); }
-static int m_scatter_add_(lua_State *L) { return scatter_like(L, sd_scatter_add_, "scatter_add_", false); }
+static int m_scatter_add_(lua_State *L) { return scatter_like(L, sd_scatter_add_, "scatter_add", false); }
 static int m_scatter_add(lua_State *L) { return scatter_like(L, sd_scatter_add_, "scatter_add", true); }
-static int m_index_add_(lua_State *L) { return scatter_like(L, sd_index_add_, "index_add_", false); }
+static int m_index_add_(lua_State *L) { return scatter_like(L, sd_index_add_, "index_add", false); }
 static int m_index_add(lua_State *L) { return scatter_like(L, sd_index_add_, "index_add", true); }
-static int m_index_copy_(lua_State *L) { return scatter_like(L, sd_index_copy_, "index_copy_", false); }
+static int m_index_copy_(lua_State *L) { return scatter_like(L, sd_index_copy_, "index_copy", false); }
 static int m_index_copy(lua_State *L) { return scatter_like(L, sd_index_copy_, "index_copy", true); }
-static int m_index_fill_(lua_State *L) { return scatter_like(L, sd_index_fill_, "index_fill_", false); }
+static int m_index_fill_(lua_State *L) { return scatter_like(L, sd_index_fill_, "index_fill", false); }
 static int m_index_fill(lua_State *L) { return scatter_like(L, sd_index_fill_, "index_fill", true); }
 
 /* --- masks --- */
@@ -136,7 +137,7 @@ static int m_masked_select(lua_State *L) {
 }
 
 static int masked_fill(lua_State *L, bool copy) {
-  const char *name = copy ? "masked_fill" : "masked_fill_";
+  const char *name = "masked_fill";
   sd_tensor *t = sd_lua_check(L, 1), *mask = sd_lua_check(L, 2);
   sd_tensor *v = check_value(L, 3, t->dtype);
   if (copy) t = sd_lua_push(L, sd_clone(t), name);
