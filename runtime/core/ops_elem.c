@@ -69,26 +69,45 @@ static sd_dtype unary_compute(sd_unop op, sd_dtype x) {
 
 typedef struct { int op; sd_dtype dt; int zerodiv; double lo, hi; } kctx;
 
+/* Contiguous runs are computed in tiles into a local buffer, then copied
+   out: the compiler then knows the output aliases no input and vectorizes
+   without run-time overlap checks (which in-place ops would fail). */
+#define TILE 512
+
 /* One binary op over a run: x and y name the operands in expr. */
 #define BIN_LOOP(T, OT, expr)                                                         \
   do {                                                                                \
-    OT *restrict o_ = (OT *)p[0];                                                     \
+    OT *o_ = (OT *)p[0];                                                              \
     const T *a_ = (const T *)p[1], *b_ = (const T *)p[2];                             \
     int64_t so = bs[0] / (int64_t)sizeof(OT), sa = bs[1] / (int64_t)sizeof(T);        \
     int64_t sb = bs[2] / (int64_t)sizeof(T);                                          \
-    if (so == 1 && sa == 1 && sb == 1)                                                \
-      for (int64_t i = 0; i < n; i++) { T x = a_[i], y = b_[i]; o_[i] = (OT)(expr); } \
-    else if (so == 1 && sa == 1 && sb == 0) {                                         \
-      T y = b_[0];                                                                    \
-      for (int64_t i = 0; i < n; i++) { T x = a_[i]; o_[i] = (OT)(expr); }            \
-    } else if (so == 1 && sa == 0 && sb == 1) {                                       \
-      T x = a_[0];                                                                    \
-      for (int64_t i = 0; i < n; i++) { T y = b_[i]; o_[i] = (OT)(expr); }            \
-    } else                                                                            \
+    if (so == 1 && sa <= 1 && sb <= 1) {                                              \
+      for (int64_t i0 = 0; i0 < n; i0 += TILE) {                                      \
+        int64_t m = n - i0 < TILE ? n - i0 : TILE;                                    \
+        OT buf[TILE];                                                                 \
+        if (sa == 1 && sb == 1)                                                       \
+          for (int64_t i = 0; i < m; i++) {                                           \
+            T x = a_[i0 + i], y = b_[i0 + i];                                         \
+            buf[i] = (OT)(expr);                                                      \
+          }                                                                           \
+        else if (sa == 1) {                                                           \
+          T y = b_[0];                                                                \
+          for (int64_t i = 0; i < m; i++) { T x = a_[i0 + i]; buf[i] = (OT)(expr); }  \
+        } else if (sb == 1) {                                                         \
+          T x = a_[0];                                                                \
+          for (int64_t i = 0; i < m; i++) { T y = b_[i0 + i]; buf[i] = (OT)(expr); }  \
+        } else {                                                                      \
+          T x = a_[0], y = b_[0];                                                     \
+          for (int64_t i = 0; i < m; i++) buf[i] = (OT)(expr);                        \
+        }                                                                             \
+        memcpy(o_ + i0, buf, (size_t)m * sizeof(OT));                                 \
+      }                                                                               \
+    } else {                                                                          \
       for (int64_t i = 0; i < n; i++) {                                               \
         T x = a_[i * sa], y = b_[i * sb];                                             \
         o_[i * so] = (OT)(expr);                                                      \
       }                                                                               \
+    }                                                                                 \
   } while (0)
 
 #define CMP_CASES(T)                                                 \
@@ -164,13 +183,19 @@ SD_KERNEL static void binary_run(char **p, const int64_t *bs, int64_t n, void *v
 
 #define UN_LOOP(T, OT, expr)                                                   \
   do {                                                                         \
-    OT *restrict o_ = (OT *)p[0];                                              \
+    OT *o_ = (OT *)p[0];                                                       \
     const T *a_ = (const T *)p[1];                                             \
     int64_t so = bs[0] / (int64_t)sizeof(OT), sa = bs[1] / (int64_t)sizeof(T); \
-    if (so == 1 && sa == 1)                                                    \
-      for (int64_t i = 0; i < n; i++) { T x = a_[i]; o_[i] = (OT)(expr); }     \
-    else                                                                       \
+    if (so == 1 && sa == 1) {                                                  \
+      for (int64_t i0 = 0; i0 < n; i0 += TILE) {                               \
+        int64_t m = n - i0 < TILE ? n - i0 : TILE;                             \
+        OT buf[TILE];                                                          \
+        for (int64_t i = 0; i < m; i++) { T x = a_[i0 + i]; buf[i] = (OT)(expr); } \
+        memcpy(o_ + i0, buf, (size_t)m * sizeof(OT));                          \
+      }                                                                        \
+    } else {                                                                   \
       for (int64_t i = 0; i < n; i++) { T x = a_[i * sa]; o_[i * so] = (OT)(expr); } \
+    }                                                                          \
   } while (0)
 
 /* EXP: sd_expf for f32 (vectorizes), exp for f64. Constants are cast to T

@@ -19,6 +19,10 @@
 #define LANES 32
 #define CHUNK 256      /* columns per work item when inner > 1 */
 #define PAR_WORK 16384 /* elements per thread below which threads do not pay */
+/* Unrolled lane loops keep the lanes of a sum in vector registers (the
+   compare-and-select of max/min and exp vectorize better rolled). */
+#define UNROLL_LANES _Pragma("GCC unroll 32")
+#define ROLLED
 
 const char *const sd_redop_names[] = {
   "sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "var", "std", "norm",
@@ -66,12 +70,12 @@ static int64_t grain(int64_t work_per_item) {
 #define STEP_ISUM(T, a, v) ((T)((uint64_t)(a) + (uint64_t)(v)))
 #define STEP_IPROD(T, a, v) ((T)((uint64_t)(a) * (uint64_t)(v)))
 #define STEP_PROD(T, a, v) ((T)((a) * (v)))
-#define STEP_MAX(T, a, v) ((v) > (a) || (v) != (v) ? (v) : (a))
-#define STEP_MIN(T, a, v) ((v) < (a) || (v) != (v) ? (v) : (a))
+#define STEP_MAX(T, a, v) (((v) > (a)) | ((v) != (v)) ? (v) : (a))
+#define STEP_MIN(T, a, v) (((v) < (a)) | ((v) != (v)) ? (v) : (a))
 
 /* n >= 1 contiguous elements at src into *dst: short runs in one pass,
    long ones over LANES interleaved lanes joined pairwise. */
-#define LANE_REDUCE(T, STEP)                                                  \
+#define LANE_REDUCE(T, STEP, UNROLL)                                                  \
   do {                                                                        \
     const T *x_ = (const T *)src;                                             \
     T r_ = x_[0];                                                             \
@@ -81,8 +85,10 @@ static int64_t grain(int64_t work_per_item) {
       T acc[LANES];                                                           \
       int64_t i;                                                              \
       for (int j = 0; j < LANES; j++) acc[j] = x_[j];                         \
-      for (i = LANES; i + LANES <= n; i += LANES)                             \
+      for (i = LANES; i + LANES <= n; i += LANES) {                           \
+        UNROLL                                                                \
         for (int j = 0; j < LANES; j++) acc[j] = STEP(T, acc[j], x_[i + j]);  \
+      }                                                                       \
       for (int j = 0; i + j < n; j++) acc[j] = STEP(T, acc[j], x_[i + j]);    \
       for (int w = LANES / 2; w; w /= 2)                                      \
         for (int j = 0; j < w; j++) acc[j] = STEP(T, acc[j], acc[j + w]);     \
@@ -93,7 +99,7 @@ static int64_t grain(int64_t work_per_item) {
 
 /* Columns [0, n) of len rows with row stride `inner` into dst: rows are
    accumulated in groups, each group joined into dst. */
-#define COL_REDUCE(T, STEP)                                                      \
+#define COL_REDUCE(T, STEP, UNROLL)                                                      \
   do {                                                                           \
     const T *x_ = (const T *)src;                                                \
     T *o_ = (T *)dst, grp[CHUNK];                                                \
@@ -111,10 +117,10 @@ static int64_t grain(int64_t work_per_item) {
 
 #define BY_KIND(MACRO, T, ISINT)                                                  \
   switch (k) {                                                                     \
-  case K_SUM: if (ISINT) MACRO(T, STEP_ISUM); else MACRO(T, STEP_SUM); break;      \
-  case K_PROD: if (ISINT) MACRO(T, STEP_IPROD); else MACRO(T, STEP_PROD); break;   \
-  case K_MAX: MACRO(T, STEP_MAX); break;                                           \
-  case K_MIN: MACRO(T, STEP_MIN); break;                                           \
+  case K_SUM: if (ISINT) MACRO(T, STEP_ISUM, UNROLL_LANES); else MACRO(T, STEP_SUM, UNROLL_LANES); break; \
+  case K_PROD: if (ISINT) MACRO(T, STEP_IPROD, UNROLL_LANES); else MACRO(T, STEP_PROD, UNROLL_LANES); break; \
+  case K_MAX: MACRO(T, STEP_MAX, ROLLED); break;                                   \
+  case K_MIN: MACRO(T, STEP_MIN, ROLLED); break;                                   \
   }
 
 SD_KERNEL static void block_reduce(kind k, sd_dtype dt, const char *src, int64_t n, char *dst) {

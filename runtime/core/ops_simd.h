@@ -26,7 +26,8 @@
 
 /* e^x in f32 within 2 ulp, without branches: x = n ln2 + r with
    |r| <= ln2/2, e^r by Cephes' polynomial, 2^n built in the exponent bits
-   (in two halves, so results reaching the subnormal range stay right). */
+   in two halves, so that results reaching the subnormal range round right
+   and overflow and underflow give inf and 0 by themselves. NaN stays NaN. */
 SD_INLINE float sd_expf(float x) {
   float v = x < -104.0f ? -104.0f : x;
   v = v > 89.0f ? 89.0f : v;
@@ -38,15 +39,12 @@ SD_INLINE float sd_expf(float x) {
   float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
               4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t ni = ti - 0x4B400000, n1 = ni / 2, n2 = ni - n1;
+  int32_t ni = ti - 0x4B400000, n1 = ni >> 1, n2 = ni - n1;
   int32_t b1 = (n1 + 127) * (1 << 23), b2 = (n2 + 127) * (1 << 23);
   float s1, s2;
   memcpy(&s1, &b1, 4);
   memcpy(&s2, &b2, 4);
-  float y = p * s1 * s2;
-  y = x > 88.7228394f ? (float)INFINITY : y;
-  y = x < -103.972084f ? 0.0f : y;
-  return x != x ? x : y;
+  return p * s1 * s2;
 }
 
 #endif
