@@ -11,5 +11,8 @@ int sd_docall(lua_State *L, int narg, int nres);
 int sd_report(lua_State *L, int status);
 /* The interactive loop, until end of input. */
 void sd_repl(lua_State *L);
+/* Sets up readline's tab completion with repl.complete from the stdlib
+   module table at repl_index (complete.c). */
+void sd_complete_init(lua_State *L, int repl_index);
 
 #endif

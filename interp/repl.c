@@ -1,68 +1,219 @@
-/* repl.c: the interactive loop (readline, multi-line chunks, printing). */
+/* repl.c: the interactive loop. readline (callback mode, so Ctrl-C at the
+   prompt only clears the line), history in ~/.sonde_history, chunks that
+   continue while incomplete, results printed by repl.print (stdlib/repl.lua),
+   "?name" for help. Evaluation goes through sd_docall, where Ctrl-C stops
+   the running code and returns here. */
 #include <lua.h>
 #include <lauxlib.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
 #include <readline/readline.h>
 #include <readline/history.h>
 #include "interp.h"
+#include "../runtime/lua/lsonde.h"
 
 #define EOFMARK "<eof>"
+#define HISTORY_MAX 1000
 
-static int incomplete(lua_State *L, int status) {
-  if (status == LUA_ERRSYNTAX) {
-    size_t lmsg;
-    const char *msg = lua_tolstring(L, -1, &lmsg);
-    size_t lm = sizeof(EOFMARK) - 1;
-    if (lmsg >= lm && strcmp(msg + lmsg - lm, EOFMARK) == 0) { lua_pop(L, 1); return 1; }
-  }
-  return 0;
+/* --- history --- */
+
+static char history_path[4096];
+
+/* Reads the history file; SONDE_HISTORY overrides ~/.sonde_history. Multi-
+   line chunks are kept whole: each entry is preceded by a timestamp line. */
+static void history_open(void) {
+  const char *p = getenv("SONDE_HISTORY");
+  const char *home = getenv("HOME");
+  if (p && *p) snprintf(history_path, sizeof history_path, "%s", p);
+  else if (home && *home) snprintf(history_path, sizeof history_path, "%s/.sonde_history", home);
+  else return;
+  history_comment_char = '#'; /* timestamp lines are "#<seconds>" */
+  history_write_timestamps = 1;
+  history_multiline_entries = 1;
+  stifle_history(HISTORY_MAX);
+  read_history(history_path);
+  /* a full history means older entries were dropped: rewrite the file so
+     it stays bounded */
+  if (history_length >= HISTORY_MAX) write_history(history_path);
 }
 
-void sd_repl(lua_State *L) {
+/* Adds a chunk to the history and appends it to the file at once, so a
+   crash or a second session loses nothing. */
+static void history_add(const char *chunk) {
+  if (!*chunk) return;
+  HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+  if (last && strcmp(last->line, chunk) == 0) return;
+  add_history(chunk);
+  if (!history_path[0]) return;
+  if (access(history_path, F_OK) == 0) append_history(1, history_path);
+  else write_history(history_path);
+}
+
+/* --- reading a line --- */
+
+enum { LINE_OK, LINE_EOF, LINE_CANCEL };
+
+static char *line_read;
+static int line_done;
+static volatile sig_atomic_t prompt_sigint;
+
+static void on_line(char *line) {
+  line_read = line;
+  line_done = 1;
+  rl_callback_handler_remove();
+}
+
+static void on_prompt_sigint(int sig) {
+  (void)sig;
+  prompt_sigint = 1;
+}
+
+/* One line into *out (malloc'd). Ctrl-C abandons the line: LINE_CANCEL. */
+static int read_line(const char *prompt, char **out) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_prompt_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);
+  prompt_sigint = 0;
+  line_done = 0;
+  line_read = NULL;
+  int fd = fileno(rl_instream);
+  int result = LINE_EOF;
+  rl_callback_handler_install(prompt, on_line);
   for (;;) {
-    char *line = readline("> ");
-    if (!line) break;
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, line);
-    free(line);
-    luaL_pushresult(&b);
-    const char *code = lua_tostring(L, -1);
-    const char *ret = lua_pushfstring(L, "return %s;", code);
-    int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
-    if (status == LUA_OK) lua_remove(L, -2);
-    else {
-      lua_pop(L, 2);
-      for (;;) {
-        code = lua_tostring(L, -1);
-        status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
-        if (!incomplete(L, status)) break;
-        char *more = readline(">> ");
-        if (!more) break;
-        lua_pushfstring(L, "%s\n%s", code, more);
-        free(more);
-        lua_remove(L, -2);
-      }
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(fd, &fds);
+    int n = select(fd + 1, &fds, NULL, NULL, NULL);
+    if (prompt_sigint) {
+      rl_free_line_state();
+      rl_callback_sigcleanup();
+      rl_callback_handler_remove();
+      fputs("\n", rl_outstream);
+      fflush(rl_outstream);
+      result = LINE_CANCEL;
+      break;
     }
-    if (*code) add_history(code);
-    lua_remove(L, -2); /* the source text */
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      rl_callback_handler_remove();
+      break;
+    }
+    rl_callback_read_char();
+    if (line_done) {
+      result = line_read ? LINE_OK : LINE_EOF;
+      break;
+    }
+  }
+  sigaction(SIGINT, &old, NULL);
+  *out = line_read;
+  return result;
+}
+
+/* --- chunks --- */
+
+static int is_incomplete(lua_State *L, int status) {
+  if (status != LUA_ERRSYNTAX) return 0;
+  size_t lmsg;
+  const char *msg = lua_tolstring(L, -1, &lmsg);
+  size_t lm = sizeof(EOFMARK) - 1;
+  return lmsg >= lm && strcmp(msg + lmsg - lm, EOFMARK) == 0;
+}
+
+/* Compiles code as an expression to print ("return " first, as lua.c
+   does), else as statements. Leaves the function (or the error message);
+   *more says the chunk is incomplete in either form. */
+static int load_chunk(lua_State *L, const char *code, int *more) {
+  const char *ret = lua_pushfstring(L, "return %s", code);
+  int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
+  lua_remove(L, -2);
+  if (status == LUA_OK) { *more = 0; return status; }
+  int ret_more = is_incomplete(L, status);
+  lua_pop(L, 1);
+  status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
+  *more = status != LUA_OK && (ret_more || is_incomplete(L, status));
+  return status;
+}
+
+/* Reads lines until they form a chunk; pushes it compiled (LUA_OK) or
+   its error. Returns -1 at end of input, -2 when Ctrl-C abandoned it. The
+   source text is pushed below the result (for the history); *nargs is 1
+   for "?name", which pushes help and the name. */
+static int read_chunk(lua_State *L, int *nargs) {
+  *nargs = 0;
+  char *line;
+  int r = read_line("> ", &line);
+  if (r == LINE_EOF) return -1;
+  if (r == LINE_CANCEL) return -2;
+  lua_pushstring(L, line);
+  free(line);
+  for (;;) {
+    const char *code = lua_tostring(L, -1);
+    if (code[0] == '?') { /* help: ?name */
+      lua_getglobal(L, "help");
+      lua_pushstring(L, code + 1);
+      *nargs = 1;
+      return LUA_OK;
+    }
+    int more;
+    int status = load_chunk(L, code, &more);
+    if (!more) return status;
+    lua_pop(L, 1);
+    r = read_line(">> ", &line);
+    if (r == LINE_CANCEL) { lua_pop(L, 1); return -2; }
+    if (r == LINE_EOF) { /* report the incomplete chunk's error */
+      return load_chunk(L, lua_tostring(L, -1), &more);
+    }
+    lua_pushfstring(L, "%s\n%s", code, line);
+    free(line);
+    lua_remove(L, -2);
+  }
+}
+
+/* --- the loop --- */
+
+void sd_repl(lua_State *L) {
+  int top = lua_gettop(L);
+  rl_instream = stdin;
+  rl_outstream = stdout;
+  rl_catch_signals = 0; /* SIGINT is ours: see read_line and sd_docall */
+  /* the printer and completer, from stdlib/repl.lua */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "repl");
+  int have_repl = sd_docall(L, 1, 1) == LUA_OK && lua_istable(L, -1);
+  if (!have_repl) sd_report(L, LUA_ERRRUN);
+  else sd_complete_init(L, lua_gettop(L));
+  int repl_index = lua_gettop(L);
+  history_open();
+  printf("sonde %s (%s)  help() for help, ?name for a function, Ctrl-D to exit\n",
+         SD_VERSION, LUA_RELEASE);
+  fflush(stdout);
+  for (;;) {
+    lua_settop(L, repl_index);
+    int nargs;
+    int status = read_chunk(L, &nargs);
+    if (status == -1) break;
+    if (status == -2) continue;
+    history_add(lua_tostring(L, -2 - nargs));
+    int base = lua_gettop(L);
     if (status == LUA_OK) {
-      int base = lua_gettop(L);
-      status = sd_docall(L, 0, LUA_MULTRET);
-      if (status == LUA_OK) {
-        int n = lua_gettop(L) - base + 1;
-        if (n > 0) {
-          lua_getglobal(L, "print");
-          lua_insert(L, -n - 1);
-          if (lua_pcall(L, n, 0, 0) != LUA_OK) sd_report(L, LUA_ERRRUN);
-        }
-        continue;
+      status = sd_docall(L, nargs, LUA_MULTRET);
+      int n = lua_gettop(L) - (base - 1 - nargs);
+      if (status == LUA_OK && n > 0) {
+        if (have_repl) lua_getfield(L, repl_index, "print");
+        else lua_getglobal(L, "print");
+        lua_insert(L, -n - 1);
+        status = sd_docall(L, n, 0);
       }
     }
     sd_report(L, status);
   }
-  lua_settop(L, 0);
+  lua_settop(L, top);
   fputc('\n', stdout);
 }
