@@ -2,6 +2,7 @@
    registry, paces the GC by tensor memory, and loads the embedded stdlib. */
 #include "lsonde.h"
 #include <string.h>
+#include <unistd.h>
 
 /* --- docs --- */
 
@@ -108,9 +109,16 @@ static int load_embedded(lua_State *L) {
   return 1;
 }
 
+/* sonde.isatty(): whether stdout is a terminal (progress bars). */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty(STDOUT_FILENO));
+  return 1;
+}
+
 static const sd_reg sonde_fns[] = {
   {"doc", l_doc, "sonde.doc(name, sig, doc)", "record the one-line doc of a function"},
   {"docs", l_docs, "sonde.docs()", "the doc registry: name -> {name=, sig=, doc=}"},
+  {"isatty", l_isatty, "sonde.isatty()", "true when stdout is a terminal"},
   {NULL, NULL, NULL, NULL},
 };
 
@@ -118,6 +126,7 @@ static const sd_reg sonde_fns[] = {
 static const luaL_Reg cmodules[] = {
   {"tensor", sd_open_tensor},
   {"data", sd_open_data},
+  {"optim.kernels", sd_open_optim_kernels},
   {NULL, NULL},
 };
 

@@ -57,6 +57,7 @@ void sd_lua_pace(lua_State *L);
 int luaopen_sonde(lua_State *L);
 int sd_open_tensor(lua_State *L);
 int sd_open_data(lua_State *L);
+int sd_open_optim_kernels(lua_State *L);
 int sd_open_generator(lua_State *L); /* the Generator type (ltensor_random.c) */
 
 /* Method and function tables contributed by each binding file of the
