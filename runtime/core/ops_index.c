@@ -97,12 +97,21 @@ static const char *shp(const sd_tensor *t, char *buf) { return sd_shape_str(t, b
 
 typedef struct { int64_t dbs; size_t es; sd_dtype dt; } gctx;
 
-/* p: out, index, source base (dim stride 0); the index picks along dim. */
-static void gather_loop(char **p, const int64_t *bs, int64_t n, void *v) {
-  const gctx *c = v;
+/* p: out, index, source base (dim stride 0); the index picks along dim.
+   es is a constant at each call, so put() compiles to one move. */
+static inline void gather_es(char **p, const int64_t *bs, int64_t n, int64_t dbs, size_t es) {
   for (int64_t i = 0; i < n; i++) {
     int64_t j = *(const int64_t *)(p[1] + i * bs[1]) - 1;
-    put(p[0] + i * bs[0], p[2] + i * bs[2] + j * c->dbs, c->es);
+    put(p[0] + i * bs[0], p[2] + i * bs[2] + j * dbs, es);
+  }
+}
+
+static void gather_loop(char **p, const int64_t *bs, int64_t n, void *v) {
+  const gctx *c = v;
+  switch (c->es) {
+  case 1: gather_es(p, bs, n, c->dbs, 1); break;
+  case 4: gather_es(p, bs, n, c->dbs, 4); break;
+  default: gather_es(p, bs, n, c->dbs, 8); break;
   }
 }
 
@@ -147,11 +156,14 @@ typedef struct { const char *src; char *dst; const int64_t *idx; int64_t k, n, i
 static void select_rows(int64_t b, int64_t e, void *v) {
   const selctx *c = v;
   size_t row = (size_t)c->inner * c->es;
-  for (int64_t r = b; r < e; r++) {
-    int64_t o = r / c->k, j = r % c->k;
+  int64_t o = b / c->k, j = b % c->k; /* row r is index j of outer slice o */
+  char *d = c->dst + (size_t)b * row;
+  for (int64_t r = b; r < e; r++, d += row) {
     const char *s = c->src + (size_t)(o * c->n + c->idx[j] - 1) * row;
-    if (c->inner == 1) put(c->dst + (size_t)r * row, s, c->es);
-    else memcpy(c->dst + (size_t)r * row, s, row);
+    if (row == 4) memcpy(d, s, 4);
+    else if (row == 8) memcpy(d, s, 8);
+    else memcpy(d, s, row);
+    if (++j == c->k) { j = 0; o++; }
   }
 }
 
@@ -199,11 +211,19 @@ static inline void add_elem(sd_dtype dt, char *d, const char *s) {
 }
 
 /* p: destination base (dim stride 0), index, source. */
-static void scatter_loop(char **p, const int64_t *bs, int64_t n, void *v) {
-  const gctx *c = v;
+static inline void scatter_es(char **p, const int64_t *bs, int64_t n, int64_t dbs, size_t es) {
   for (int64_t i = 0; i < n; i++) {
     int64_t j = *(const int64_t *)(p[1] + i * bs[1]) - 1;
-    put(p[0] + i * bs[0] + j * c->dbs, p[2] + i * bs[2], c->es);
+    put(p[0] + i * bs[0] + j * dbs, p[2] + i * bs[2], es);
+  }
+}
+
+static void scatter_loop(char **p, const int64_t *bs, int64_t n, void *v) {
+  const gctx *c = v;
+  switch (c->es) {
+  case 1: scatter_es(p, bs, n, c->dbs, 1); break;
+  case 4: scatter_es(p, bs, n, c->dbs, 4); break;
+  default: scatter_es(p, bs, n, c->dbs, 8); break;
   }
 }
 

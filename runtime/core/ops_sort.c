@@ -24,10 +24,30 @@ static uint64_t key_of(sd_dtype dt, const char *p) {
   return (uint64_t)sd_geti_ptr(dt, p) ^ (UINT64_C(1) << 63);
 }
 
-/* Stable merge sort of a[0..n) by key, tmp of n pairs as scratch: sorted
-   runs of 16 by insertion, then bottom-up merges. */
+/* Stable LSD radix sort for long arrays: 11-bit digits, passes where every
+   key has the same digit skipped. */
+static void radix_pairs(pair *a, pair *tmp, int64_t n) {
+  enum { BITS = 11, B = 1 << BITS, PASSES = 6 };
+  int64_t h[PASSES][B];
+  memset(h, 0, sizeof h);
+  for (int64_t i = 0; i < n; i++)
+    for (int p = 0; p < PASSES; p++) h[p][(a[i].key >> (p * BITS)) & (B - 1)]++;
+  pair *src = a, *dst = tmp;
+  for (int p = 0; p < PASSES; p++) {
+    int64_t at = 0, *off = h[p];
+    if (off[(src[0].key >> (p * BITS)) & (B - 1)] == n) continue;
+    for (int d = 0; d < B; d++) { int64_t c = off[d]; off[d] = at; at += c; }
+    for (int64_t i = 0; i < n; i++) dst[off[(src[i].key >> (p * BITS)) & (B - 1)]++] = src[i];
+    pair *s = src; src = dst; dst = s;
+  }
+  if (src != a) memcpy(a, src, (size_t)n * sizeof *a);
+}
+
+/* Stable sort of a[0..n) by key, tmp of n pairs as scratch: radix for long
+   arrays; else sorted runs of 16 by insertion, then bottom-up merges. */
 static void sort_pairs(pair *a, pair *tmp, int64_t n) {
   const int64_t RUN = 16;
+  if (n >= 8192) { radix_pairs(a, tmp, n); return; }
   for (int64_t lo = 0; lo < n; lo += RUN) {
     int64_t hi = lo + RUN < n ? lo + RUN : n;
     for (int64_t i = lo + 1; i < hi; i++) {
@@ -51,6 +71,21 @@ static void sort_pairs(pair *a, pair *tmp, int64_t n) {
   if (src != a) memcpy(a, src, (size_t)n * sizeof *a);
 }
 
+/* The m smallest (key, position) pairs of a row in a[0..m), in order, for a
+   small m: one pass keeping a sorted buffer; a later equal key never
+   displaces an earlier one, so the result is the stable sort's prefix. */
+static void smallest_pairs(pair *a, int64_t m, const uint64_t *keys, int64_t n) {
+  int64_t have = 0;
+  for (int64_t j = 0; j < n; j++) {
+    uint64_t k = keys[j];
+    if (have == m && k >= a[m - 1].key) continue;
+    int64_t i = have < m ? have++ : m - 1;
+    for (; i > 0 && a[i - 1].key > k; i--) a[i] = a[i - 1];
+    a[i].key = k;
+    a[i].pos = j;
+  }
+}
+
 /* --- sort, topk, kthvalue: rows along dim of a contiguous tensor --- */
 
 typedef struct {
@@ -66,17 +101,22 @@ typedef struct {
 
 static void sort_rows(int64_t b, int64_t e, void *v) {
   rowctx *c = v;
+  /* few leading entries of a long row (topk): select instead of sorting */
+  bool select = c->start == 0 && c->count <= 32 && c->count * 8 <= c->n;
   pair *a = malloc((size_t)(2 * c->n + 1) * sizeof *a);
   if (!a) { __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED); return; }
+  uint64_t *keys = (uint64_t *)(a + c->n); /* the scratch half, when selecting */
   for (int64_t r = b; r < e && !sd_interrupt_flag; r++) {
     int64_t o = r / c->inner, in = r % c->inner;
     const char *s = c->src + (size_t)(o * c->n * c->inner + in) * c->es;
     for (int64_t j = 0; j < c->n; j++) {
       uint64_t k = key_of(c->dt, s + (size_t)(j * c->inner) * c->es);
-      a[j].key = c->desc ? ~k : k;
-      a[j].pos = j;
+      if (c->desc) k = ~k;
+      if (select) keys[j] = k;
+      else { a[j].key = k; a[j].pos = j; }
     }
-    sort_pairs(a, a + c->n, c->n);
+    if (select) smallest_pairs(a, c->count, keys, c->n);
+    else sort_pairs(a, a + c->n, c->n);
     for (int64_t q = 0; q < c->count; q++) {
       int64_t j = a[c->start + q].pos, at = (o * c->count + q) * c->inner + in;
       memcpy(c->vals + (size_t)at * c->es, s + (size_t)(j * c->inner) * c->es, c->es);

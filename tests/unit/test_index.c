@@ -468,6 +468,35 @@ START_TEST(sort_i64_exact_and_thread_independent) {
 }
 END_TEST
 
+START_TEST(long_rows_sort_stably) {
+  /* long rows take the radix path: check order, stability and values */
+  int64_t n = 50000;
+  sd_tensor *t = rand_t(SD_F64, 1, &n, 1000);
+  for (int64_t i = 0; i < n; i += 97) ((double *)sd_data(t))[i] = NAN;
+  ((double *)sd_data(t))[5] = -INFINITY;
+  ((double *)sd_data(t))[6] = -0.0;
+  for (int desc = 0; desc < 2; desc++) {
+    sd_tensor *v, *ix;
+    ck_assert_int_eq(sd_sort(t, 0, desc, &v, &ix), SD_OK);
+    const double *x = sd_data(t), *y = sd_data(v);
+    const int64_t *p = sd_data(ix);
+    char *seen = calloc((size_t)n, 1);
+    for (int64_t q = 0; q < n; q++) {
+      ck_assert(p[q] >= 1 && p[q] <= n && !seen[p[q] - 1]);
+      seen[p[q] - 1] = 1;
+      ck_assert(y[q] == x[p[q] - 1] || (y[q] != y[q] && x[p[q] - 1] != x[p[q] - 1]));
+      if (q == 0) continue;
+      ck_assert(!before(y[q], y[q - 1], desc)); /* ordered */
+      if (!before(y[q - 1], y[q], desc)) ck_assert(p[q - 1] < p[q]); /* ties: stable */
+    }
+    ck_assert(desc ? isnan(y[0]) : y[0] == -INFINITY);
+    free(seen);
+    sd_release(v); sd_release(ix);
+  }
+  sd_release(t);
+}
+END_TEST
+
 START_TEST(topk_and_kthvalue) {
   int64_t sh[2] = {6, 9};
   sd_tensor *t = rand_t(SD_F64, 2, sh, 7);
@@ -491,6 +520,19 @@ START_TEST(topk_and_kthvalue) {
     ck_assert(iat(ix, (int64_t[]){c}) == iat(si, (int64_t[]){2, c}));
   }
   sd_release(v); sd_release(ix); sd_release(sv); sd_release(si);
+  /* few of a long row: the selection path equals the stable sort's prefix */
+  sd_tensor *w = rand_t(SD_F32, 2, (int64_t[]){5, 64}, 9);
+  for (int largest = 0; largest < 2; largest++) {
+    ck_assert_int_eq(sd_topk(w, 5, 1, largest, &v, &ix), SD_OK);
+    ck_assert_int_eq(sd_sort(w, 1, largest, &sv, &si), SD_OK);
+    for (int r = 0; r < 5; r++)
+      for (int q = 0; q < 5; q++) {
+        ck_assert(at(v, (int64_t[]){r, q}) == at(sv, (int64_t[]){r, q}));
+        ck_assert(iat(ix, (int64_t[]){r, q}) == iat(si, (int64_t[]){r, q}));
+      }
+    sd_release(v); sd_release(ix); sd_release(sv); sd_release(si);
+  }
+  sd_release(w);
   ck_assert_int_ne(sd_topk(t, 10, 1, true, &v, &ix), SD_OK);
   ck_assert(has("topk: k = 10 out of range for dim 2 of size 9"));
   ck_assert_int_ne(sd_kthvalue(t, 0, 1, true, &v, &ix), SD_OK);
@@ -649,6 +691,7 @@ int main(void) {
   tcase_add_test(tc, one_hot_from_one_based_labels);
   tcase_add_test(tc, sort_matches_stable_reference);
   tcase_add_test(tc, sort_i64_exact_and_thread_independent);
+  tcase_add_test(tc, long_rows_sort_stably);
   tcase_add_test(tc, topk_and_kthvalue);
   tcase_add_test(tc, sort_edge_shapes);
   tcase_add_test(tc, unique_values_inverse_counts);

@@ -1,0 +1,34 @@
+-- index_sonde.lua: sonde's side of bench_index.sh. Prints "name ms" lines
+-- (best of several runs, wall clock).
+local threads = tonumber(arg and arg[1]) or 2
+tensor.set_num_threads(threads)
+
+local function best(reps, fn)
+  fn()
+  local t = math.huge
+  for _ = 1, reps do
+    local t0 = tensor.clock()
+    fn()
+    t = math.min(t, tensor.clock() - t0)
+  end
+  return t * 1e3
+end
+
+local function out(name, ms) print(string.format("%s %.4f", name, ms)) end
+
+tensor.manual_seed(0)
+local x = tensor.randn(4096, 512)
+local rows = tensor.randint(1, 4097, {4096}, {dtype = "i64"})
+local cols = tensor.randint(1, 513, {4096, 512}, {dtype = "i64"})
+local v = tensor.randn(1 << 22)
+local vi = tensor.randint(1, (1 << 22) + 1, {1 << 22}, {dtype = "i64"})
+out("index_select_rows", best(20, function() return x:index_select(1, rows) end))
+out("index_select_vec", best(10, function() return v:index_select(1, vi) end))
+out("gather_dim2", best(20, function() return x:gather(2, cols) end))
+out("scatter_add_dim2", best(10, function() return tensor.zeros(4096, 512):scatter_add_(2, cols, x) end))
+out("sort_dim2", best(5, function() return x:sort(2) end))
+out("sort_dim1", best(5, function() return x:sort(1) end))
+out("topk10_dim2", best(5, function() return x:topk(10, 2) end))
+out("sort_2^22", best(3, function() return v:sort() end))
+out("masked_select", best(10, function() return x:masked_select(x:gt(0)) end))
+out("cat_dim1", best(20, function() return tensor.cat({x, x}, 1) end))
