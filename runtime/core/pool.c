@@ -1,0 +1,352 @@
+/* pool.c: 2-d pooling (NCHW or CHW): max with indices, average (with
+   PyTorch's count_include_pad and ceil_mode rules) and adaptive average,
+   forward and backward. Every (sample, channel) plane is independent, so
+   planes are split over threads and each is written by one thread only:
+   deterministic without atomics. */
+#include "nn_impl.h"
+#include "parallel.h"
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  int64_t planes, h, w, oh, ow;
+  sd_pool2d_args a;
+  bool d;
+  const char *x, *gout;
+  char *out, *gx;
+  int64_t *idx;
+  const int64_t *cidx;
+} job;
+
+/* PyTorch's pooling_output_shape: with ceil_mode the last window must
+   start inside the input or its left padding. */
+static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+  int64_t span = in + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+  if (span < 0) return 0;
+  int64_t o = span / s + 1;
+  if (ceil_mode && (o - 1) * s >= in + p) o--;
+  return o;
+}
+
+static sd_status pool_geom(const char *fn, const sd_tensor *x, const sd_pool2d_args *a, job *j) {
+  char xs[128];
+  sd_shape_str(x, xs, sizeof xs);
+  if (x->ndim != 4 && x->ndim != 3)
+    return sd_error(SD_ESHAPE, "%s: input must be [N, C, H, W] or [C, H, W], got %s", fn, xs);
+  if (sd_nn_float(fn, "input", x)) return SD_EARG;
+  for (int i = 0; i < 2; i++) {
+    if (a->kernel[i] < 1 || a->stride[i] < 1 || a->dilation[i] < 1 || a->padding[i] < 0)
+      return sd_error(SD_EARG, "%s: kernel, stride and dilation must be >= 1 and padding >= 0", fn);
+    if (a->padding[i] * 2 > a->kernel[i])
+      return sd_error(SD_EARG, "%s: padding %lld must be at most half the kernel size %lld", fn,
+                      (long long)a->padding[i], (long long)a->kernel[i]);
+  }
+  int nd = x->ndim;
+  j->planes = nd == 4 ? x->shape[0] * x->shape[1] : x->shape[0];
+  j->h = x->shape[nd - 2];
+  j->w = x->shape[nd - 1];
+  j->oh = out_size(j->h, a->kernel[0], a->stride[0], a->padding[0], a->dilation[0], a->ceil_mode);
+  j->ow = out_size(j->w, a->kernel[1], a->stride[1], a->padding[1], a->dilation[1], a->ceil_mode);
+  if (j->oh < 1 || j->ow < 1)
+    return sd_error(SD_ESHAPE, "%s: kernel %lldx%lld is too large for input %s (output %lldx%lld)",
+                    fn, (long long)a->kernel[0], (long long)a->kernel[1], xs, (long long)j->oh,
+                    (long long)j->ow);
+  j->a = *a;
+  j->d = x->dtype == SD_F64;
+  return SD_OK;
+}
+
+/* A result of x's leading dims and the pooled size (or x's own shape). */
+static sd_tensor *like(const sd_tensor *x, int64_t oh, int64_t ow, bool zero) {
+  int64_t shape[4];
+  memcpy(shape, x->shape, sizeof shape);
+  shape[x->ndim - 2] = oh;
+  shape[x->ndim - 1] = ow;
+  return zero ? sd_zeros(x->dtype, x->ndim, shape) : sd_empty(x->dtype, x->ndim, shape);
+}
+
+static int64_t grain(const job *j) {
+  int64_t w = j->oh * j->ow * j->a.kernel[0] * j->a.kernel[1] + j->h * j->w;
+  return w >= 16384 ? 1 : 16384 / (w + 1) + 1;
+}
+
+/* --- max --- */
+
+SD_INLINE void max_plane(const job *j, int64_t p, bool d) {
+  const sd_pool2d_args *a = &j->a;
+  const char *x = j->x + p * j->h * j->w * (d ? 8 : 4);
+  char *out = j->out + p * j->oh * j->ow * (d ? 8 : 4);
+  int64_t *idx = j->idx ? j->idx + p * j->oh * j->ow : NULL;
+  for (int64_t oi = 0; oi < j->oh; oi++)
+    for (int64_t oj = 0; oj < j->ow; oj++) {
+      int64_t h0 = oi * a->stride[0] - a->padding[0], w0 = oj * a->stride[1] - a->padding[1];
+      int64_t h1 = h0 + (a->kernel[0] - 1) * a->dilation[0] + 1;
+      int64_t w1 = w0 + (a->kernel[1] - 1) * a->dilation[1] + 1;
+      if (h1 > j->h) h1 = j->h;
+      if (w1 > j->w) w1 = j->w;
+      while (h0 < 0) h0 += a->dilation[0];
+      while (w0 < 0) w0 += a->dilation[1];
+      double m = -INFINITY;
+      int64_t mi = h0 * j->w + w0;
+      for (int64_t ih = h0; ih < h1; ih += a->dilation[0])
+        for (int64_t iw = w0; iw < w1; iw += a->dilation[1]) {
+          double v = ld(x, ih * j->w + iw, d);
+          if (v > m || isnan(v)) { m = v; mi = ih * j->w + iw; }
+        }
+      st(out, oi * j->ow + oj, m, d);
+      if (idx) idx[oi * j->ow + oj] = mi + 1;
+    }
+}
+
+static void max_task(int64_t p0, int64_t p1, void *ctx) {
+  const job *j = ctx;
+  for (int64_t p = p0; p < p1; p++) {
+    if (j->d) max_plane(j, p, true);
+    else max_plane(j, p, false);
+  }
+}
+
+sd_tensor *sd_max_pool2d(const sd_tensor *x, const sd_pool2d_args *a, sd_tensor **indices) {
+  job j = {0};
+  if (pool_geom("max_pool2d", x, a, &j) != SD_OK) return NULL;
+  sd_tensor *xc = sd_contiguous(x), *out = like(x, j.oh, j.ow, false), *ix = NULL;
+  if (indices && out) {
+    ix = sd_empty(SD_I64, out->ndim, out->shape);
+  }
+  if (!xc || !out || (indices && !ix)) {
+    sd_release(xc); sd_release(out); sd_release(ix);
+    return NULL;
+  }
+  j.x = sd_data(xc);
+  j.out = sd_data(out);
+  j.idx = ix ? sd_data(ix) : NULL;
+  sd_parallel_for(j.planes, grain(&j), max_task, &j);
+  sd_release(xc);
+  if (indices) *indices = ix;
+  return out;
+}
+
+SD_INLINE void max_back_plane(const job *j, int64_t p, bool d) {
+  char *gx = j->gx + p * j->h * j->w * (d ? 8 : 4);
+  const char *g = j->gout + p * j->oh * j->ow * (d ? 8 : 4);
+  const int64_t *idx = j->cidx + p * j->oh * j->ow;
+  for (int64_t i = 0; i < j->oh * j->ow; i++) st(gx, idx[i] - 1, ld(gx, idx[i] - 1, d) + ld(g, i, d), d);
+}
+
+static void max_back_task(int64_t p0, int64_t p1, void *ctx) {
+  const job *j = ctx;
+  for (int64_t p = p0; p < p1; p++) {
+    if (j->d) max_back_plane(j, p, true);
+    else max_back_plane(j, p, false);
+  }
+}
+
+/* Checks gout against the pooled shape of an input of shape xshape. */
+static sd_status back_geom(const char *fn, const sd_tensor *gout, int ndim, const int64_t *xshape,
+                           job *j) {
+  char gs[128];
+  if ((ndim != 3 && ndim != 4) || gout->ndim != ndim || sd_nn_float(fn, "gradient", gout))
+    return sd_error(SD_ESHAPE, "%s: gradient %s does not match a %d-d input", fn,
+                    sd_shape_str(gout, gs, sizeof gs), ndim);
+  for (int i = 0; i < ndim - 2; i++)
+    if (gout->shape[i] != xshape[i])
+      return sd_error(SD_ESHAPE, "%s: gradient %s does not match the input's leading dims", fn,
+                      sd_shape_str(gout, gs, sizeof gs));
+  j->planes = ndim == 4 ? xshape[0] * xshape[1] : xshape[0];
+  j->h = xshape[ndim - 2];
+  j->w = xshape[ndim - 1];
+  j->oh = gout->shape[ndim - 2];
+  j->ow = gout->shape[ndim - 1];
+  j->d = gout->dtype == SD_F64;
+  return SD_OK;
+}
+
+sd_tensor *sd_max_pool2d_backward(const sd_tensor *gout, const sd_tensor *indices, int ndim,
+                                  const int64_t *xshape) {
+  job j = {0};
+  if (back_geom("max_pool2d_backward", gout, ndim, xshape, &j) != SD_OK) return NULL;
+  if (indices->dtype != SD_I64 || !sd_same_shape(indices, gout)) {
+    sd_error(SD_ESHAPE, "max_pool2d_backward: indices must be i64 of the gradient's shape");
+    return NULL;
+  }
+  sd_tensor *gc = sd_contiguous(gout), *ic = sd_contiguous(indices);
+  sd_tensor *gx = sd_zeros(gout->dtype, ndim, xshape);
+  if (!gc || !ic || !gx) { sd_release(gc); sd_release(ic); sd_release(gx); return NULL; }
+  const int64_t *iv = sd_data(ic);
+  for (int64_t i = 0, n = sd_numel(ic); i < n; i++)
+    if (iv[i] < 1 || iv[i] > j.h * j.w) {
+      sd_error(SD_EARG, "max_pool2d_backward: index %lld is out of range 1..%lld",
+               (long long)iv[i], (long long)(j.h * j.w));
+      sd_release(gc); sd_release(ic); sd_release(gx);
+      return NULL;
+    }
+  j.gout = sd_data(gc);
+  j.cidx = iv;
+  j.gx = sd_data(gx);
+  j.a.kernel[0] = j.a.kernel[1] = 1;
+  sd_parallel_for(j.planes, grain(&j), max_back_task, &j);
+  sd_release(gc);
+  sd_release(ic);
+  return gx;
+}
+
+/* --- average --- */
+
+/* The window of output (oi, oj), clipped to the input, and its divisor. */
+static int64_t avg_window(const job *j, int64_t oi, int64_t oj, int64_t *h0, int64_t *h1,
+                          int64_t *w0, int64_t *w1) {
+  const sd_pool2d_args *a = &j->a;
+  *h0 = oi * a->stride[0] - a->padding[0];
+  *w0 = oj * a->stride[1] - a->padding[1];
+  *h1 = *h0 + a->kernel[0];
+  *w1 = *w0 + a->kernel[1];
+  if (*h1 > j->h + a->padding[0]) *h1 = j->h + a->padding[0];
+  if (*w1 > j->w + a->padding[1]) *w1 = j->w + a->padding[1];
+  int64_t padded = (*h1 - *h0) * (*w1 - *w0);
+  if (*h0 < 0) *h0 = 0;
+  if (*w0 < 0) *w0 = 0;
+  if (*h1 > j->h) *h1 = j->h;
+  if (*w1 > j->w) *w1 = j->w;
+  if (*h0 >= *h1 || *w0 >= *w1) return 0;
+  return a->count_include_pad ? padded : (*h1 - *h0) * (*w1 - *w0);
+}
+
+SD_INLINE void avg_plane(const job *j, int64_t p, bool d, bool back) {
+  size_t es = d ? 8 : 4;
+  const char *x = back ? NULL : j->x + p * j->h * j->w * es;
+  char *gx = back ? j->gx + p * j->h * j->w * es : NULL;
+  const char *g = back ? j->gout + p * j->oh * j->ow * es : NULL;
+  char *out = back ? NULL : j->out + p * j->oh * j->ow * es;
+  for (int64_t oi = 0; oi < j->oh; oi++)
+    for (int64_t oj = 0; oj < j->ow; oj++) {
+      int64_t h0, h1, w0, w1, div = avg_window(j, oi, oj, &h0, &h1, &w0, &w1);
+      if (back) {
+        if (!div) continue;
+        double v = ld(g, oi * j->ow + oj, d) / (double)div;
+        for (int64_t ih = h0; ih < h1; ih++)
+          for (int64_t iw = w0; iw < w1; iw++) st(gx, ih * j->w + iw, ld(gx, ih * j->w + iw, d) + v, d);
+      } else {
+        double s = 0;
+        for (int64_t ih = h0; ih < h1; ih++)
+          for (int64_t iw = w0; iw < w1; iw++) s += ld(x, ih * j->w + iw, d);
+        st(out, oi * j->ow + oj, div ? s / (double)div : 0, d);
+      }
+    }
+}
+
+/* Adaptive windows: [floor(i in / out), ceil((i + 1) in / out)). */
+SD_INLINE void adaptive_plane(const job *j, int64_t p, bool d, bool back) {
+  size_t es = d ? 8 : 4;
+  const char *x = back ? NULL : j->x + p * j->h * j->w * es;
+  char *gx = back ? j->gx + p * j->h * j->w * es : NULL;
+  const char *g = back ? j->gout + p * j->oh * j->ow * es : NULL;
+  char *out = back ? NULL : j->out + p * j->oh * j->ow * es;
+  for (int64_t oi = 0; oi < j->oh; oi++) {
+    int64_t h0 = oi * j->h / j->oh, h1 = ((oi + 1) * j->h + j->oh - 1) / j->oh;
+    for (int64_t oj = 0; oj < j->ow; oj++) {
+      int64_t w0 = oj * j->w / j->ow, w1 = ((oj + 1) * j->w + j->ow - 1) / j->ow;
+      double div = (double)((h1 - h0) * (w1 - w0));
+      if (back) {
+        double v = ld(g, oi * j->ow + oj, d) / div;
+        for (int64_t ih = h0; ih < h1; ih++)
+          for (int64_t iw = w0; iw < w1; iw++) st(gx, ih * j->w + iw, ld(gx, ih * j->w + iw, d) + v, d);
+      } else {
+        double s = 0;
+        for (int64_t ih = h0; ih < h1; ih++)
+          for (int64_t iw = w0; iw < w1; iw++) s += ld(x, ih * j->w + iw, d);
+        st(out, oi * j->ow + oj, s / div, d);
+      }
+    }
+  }
+}
+
+typedef struct { job *j; bool adaptive, back; } avg_ctx;
+
+static void avg_task(int64_t p0, int64_t p1, void *ctx) {
+  const avg_ctx *c = ctx;
+  const job *j = c->j;
+  for (int64_t p = p0; p < p1; p++) {
+    if (c->adaptive) {
+      if (j->d) adaptive_plane(j, p, true, c->back);
+      else adaptive_plane(j, p, false, c->back);
+    } else {
+      if (j->d) avg_plane(j, p, true, c->back);
+      else avg_plane(j, p, false, c->back);
+    }
+  }
+}
+
+static sd_tensor *avg_forward(job *j, const sd_tensor *x, bool adaptive) {
+  sd_tensor *xc = sd_contiguous(x), *out = like(x, j->oh, j->ow, false);
+  if (!xc || !out) { sd_release(xc); sd_release(out); return NULL; }
+  j->x = sd_data(xc);
+  j->out = sd_data(out);
+  avg_ctx c = {j, adaptive, false};
+  sd_parallel_for(j->planes, grain(j), avg_task, &c);
+  sd_release(xc);
+  return out;
+}
+
+static sd_tensor *avg_backward(job *j, const sd_tensor *gout, int ndim, const int64_t *xshape,
+                               bool adaptive) {
+  sd_tensor *gc = sd_contiguous(gout), *gx = sd_zeros(gout->dtype, ndim, xshape);
+  if (!gc || !gx) { sd_release(gc); sd_release(gx); return NULL; }
+  j->gout = sd_data(gc);
+  j->gx = sd_data(gx);
+  avg_ctx c = {j, adaptive, true};
+  sd_parallel_for(j->planes, grain(j), avg_task, &c);
+  sd_release(gc);
+  return gx;
+}
+
+sd_tensor *sd_avg_pool2d(const sd_tensor *x, const sd_pool2d_args *a) {
+  job j = {0};
+  if (a->dilation[0] != 1 || a->dilation[1] != 1) {
+    sd_error(SD_EARG, "avg_pool2d: dilation is not supported");
+    return NULL;
+  }
+  if (pool_geom("avg_pool2d", x, a, &j) != SD_OK) return NULL;
+  return avg_forward(&j, x, false);
+}
+
+sd_tensor *sd_avg_pool2d_backward(const sd_tensor *gout, const sd_pool2d_args *a, int ndim,
+                                  const int64_t *xshape) {
+  job j = {0};
+  if (back_geom("avg_pool2d_backward", gout, ndim, xshape, &j) != SD_OK) return NULL;
+  j.a = *a;
+  return avg_backward(&j, gout, ndim, xshape, false);
+}
+
+sd_tensor *sd_adaptive_avg_pool2d(const sd_tensor *x, int64_t oh, int64_t ow) {
+  job j = {0};
+  char xs[128];
+  if (x->ndim != 4 && x->ndim != 3) {
+    sd_error(SD_ESHAPE, "adaptive_avg_pool2d: input must be [N, C, H, W] or [C, H, W], got %s",
+             sd_shape_str(x, xs, sizeof xs));
+    return NULL;
+  }
+  if (sd_nn_float("adaptive_avg_pool2d", "input", x)) return NULL;
+  int nd = x->ndim;
+  if (oh < 1 || ow < 1 || x->shape[nd - 2] < 1 || x->shape[nd - 1] < 1) {
+    sd_error(SD_ESHAPE, "adaptive_avg_pool2d: output size %lldx%lld for input %s: both must be "
+             ">= 1 and the input non-empty", (long long)oh, (long long)ow, sd_shape_str(x, xs, sizeof xs));
+    return NULL;
+  }
+  j.planes = nd == 4 ? x->shape[0] * x->shape[1] : x->shape[0];
+  j.h = x->shape[nd - 2];
+  j.w = x->shape[nd - 1];
+  j.oh = oh;
+  j.ow = ow;
+  j.a.kernel[0] = j.h / oh + 1;
+  j.a.kernel[1] = j.w / ow + 1;
+  j.d = x->dtype == SD_F64;
+  return avg_forward(&j, x, true);
+}
+
+sd_tensor *sd_adaptive_avg_pool2d_backward(const sd_tensor *gout, int ndim, const int64_t *xshape) {
+  job j = {0};
+  if (back_geom("adaptive_avg_pool2d_backward", gout, ndim, xshape, &j) != SD_OK) return NULL;
+  j.a.kernel[0] = j.h / j.oh + 1;
+  j.a.kernel[1] = j.w / j.ow + 1;
+  return avg_backward(&j, gout, ndim, xshape, true);
+}
