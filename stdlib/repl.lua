@@ -45,25 +45,33 @@ local function render(v, depth, path, indent)
   if type(v) ~= "table" or custom_tostring(v) then
     if type(v) == "string" or type(v) == "number" then return scalar(v) end
     local ok, s = pcall(tostring, v)
-    return ok and s or ("<" .. type(v) .. ">")
+    if not ok or type(s) ~= "string" then return "<" .. type(v) .. ">" end
+    return (s:gsub("\n", "\n" .. indent)) -- a multi-line tensor keeps the indent
   end
   if path[v] then return "<cycle>" end
   if next(v) == nil then return "{}" end
   if depth >= repl.max_depth then return "{...}" end
   path[v] = true
-  local keys, n = {}, 0
-  for k in next, v do n = n + 1; keys[n] = k end
-  sort(keys, key_less)
-  local parts, seq = {}, 1
+  -- the sequence 1..seq first, then the other keys in a fixed order
+  local seq = 0
+  while rawget(v, seq + 1) ~= nil do seq = seq + 1 end
+  local keys, n = {}, seq
+  for i = 1, seq do keys[i] = i end
+  local rest = {}
+  for k in next, v do
+    if not (math.type(k) == "integer" and k >= 1 and k <= seq) then rest[#rest + 1] = k end
+  end
+  sort(rest, key_less)
+  for _, k in ipairs(rest) do n = n + 1; keys[n] = k end
+  local parts = {}
   for i, k in ipairs(keys) do
     if i > repl.max_items then
       parts[#parts + 1] = fmt("... (%d more)", n - repl.max_items)
       break
     end
     local val = render(rawget(v, k), depth + 1, path, indent .. "  ")
-    if k == seq then
+    if i <= seq then
       parts[#parts + 1] = val
-      seq = seq + 1
     elseif is_ident(k) then
       parts[#parts + 1] = k .. " = " .. val
     else
@@ -73,8 +81,24 @@ local function render(v, depth, path, indent)
   path[v] = nil
   local line = "{" .. concat(parts, ", ") .. "}"
   if #line + #indent <= repl.width and not line:find("\n") then return line end
+  -- too long: entries packed into lines of the width; a multi-line entry
+  -- stands on its own lines
   local inner = indent .. "  "
-  return "{\n" .. inner .. concat(parts, ",\n" .. inner) .. "\n" .. indent .. "}"
+  local lines, cur = {}, nil
+  for i, part in ipairs(parts) do
+    local item = part .. (i < #parts and "," or "")
+    if part:find("\n") then
+      if cur then lines[#lines + 1] = cur; cur = nil end
+      lines[#lines + 1] = inner .. item
+    elseif cur and #cur + 1 + #item <= repl.width then
+      cur = cur .. " " .. item
+    else
+      if cur then lines[#lines + 1] = cur end
+      cur = inner .. item
+    end
+  end
+  if cur then lines[#lines + 1] = cur end
+  return "{\n" .. concat(lines, "\n") .. "\n" .. indent .. "}"
 end
 
 -- repl.show(v): v as a Lua literal, depth- and width-limited, keys sorted.
