@@ -408,8 +408,9 @@ sd_status sd_masked_fill_(sd_tensor *t, const sd_tensor *mask, const sd_tensor *
     return sd_error(SD_ESHAPE, "masked_fill: mask %s does not broadcast to %s", shp(mask, a),
                     shp(t, b));
   fillmask c = {{0}, sd_dtype_size(t->dtype)};
-  sd_tensor *one = sd_empty(t->dtype, 0, NULL);
-  sd_status st = one ? sd_copy_(one, value) : SD_EMEM;
+  sd_tensor *one = sd_empty(t->dtype, 0, NULL), *v0 = one ? sd_reshape(value, 0, NULL) : NULL;
+  sd_status st = v0 ? sd_copy_(one, v0) : SD_EMEM;
+  sd_release(v0);
   if (st == SD_OK) {
     memcpy(c.val, sd_data(one), c.es);
     sd_tensor *ops[2] = {t, me};

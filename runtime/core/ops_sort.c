@@ -129,6 +129,7 @@ static void sort_rows(int64_t b, int64_t e, void *v) {
 static sd_status sort_run(const char *fn, const sd_tensor *t, int dim, bool desc, int64_t start,
                           int64_t count, sd_tensor **values, sd_tensor **indices) {
   *values = *indices = NULL;
+  sd_status st = SD_EMEM;
   sd_tensor *c = sd_contiguous(t);
   if (!c) return SD_EMEM;
   int64_t shape[SD_MAXDIM], n = t->ndim ? t->shape[dim] : 1, outer = 1, inner = 1;
@@ -146,7 +147,7 @@ static sd_status sort_run(const char *fn, const sd_tensor *t, int dim, bool desc
                sd_dtype_size(t->dtype), t->dtype, desc, 0};
   if (n > 0 && count > 0) sd_parallel_for(outer * inner, 32768 / n + 1, sort_rows, &rc);
   if (rc.failed) { sd_error(SD_EMEM, "%s: out of memory", fn); goto fail; }
-  if (sd_check_interrupt() != SD_OK) goto fail;
+  if ((st = sd_check_interrupt()) != SD_OK) goto fail; /* Ctrl-C */
   sd_release(c);
   return SD_OK;
 fail:
@@ -154,7 +155,7 @@ fail:
   sd_release(*values);
   sd_release(*indices);
   *values = *indices = NULL;
-  return SD_EMEM;
+  return st;
 }
 
 sd_status sd_sort(const sd_tensor *t, int dim, bool descending, sd_tensor **values,

@@ -90,6 +90,8 @@ T.test("masks: masked_select, masked_fill, x[mask]", function()
   T.eq(x[m]:tolist(), {3, 2, 8})
   T.eq(x:masked_select(tensor.new{false, true, false}):tolist(), {1, 7}) -- broadcast
   T.eq(x:masked_fill(m, 0):tolist(), {{0, 1, 0}, {9, 7, 0}})
+  T.eq(x:masked_fill(m, tensor.new{5}):tolist(), {{5, 1, 5}, {9, 7, 5}})
+  T.raises(function() x:masked_fill(m, tensor.new{5, 6}) end, "one-element")
   x[tensor.new{true, false, false}] = -1
   T.eq(x:tolist(), {{-1, 1, 2}, {-1, 7, 8}})
   local b = tensor.new{true, false}
