@@ -6,10 +6,10 @@
    target t and smoothing e over C classes, row i costs
      nll_i = -w[t] l[t],   smooth_i = -sum_j w[j] l[j],
      loss_i = (1 - e) nll_i + e / C smooth_i,
-   a row whose target is ignore_index costing 0. "mean" divides the nll
-   part by sum_i w[t_i] and the smoothing part by the same (with weights)
-   or by N (without): PyTorch's normalisation. Rows are split over threads;
-   the reduction sums them in order. */
+   a row whose target is ignore_index costing 0. "mean" divides the sum by
+   sum_i w[t_i] over the rows not ignored (their count without weights), as
+   PyTorch 1.13 does. Rows are split over threads; the reduction sums them
+   in order. */
 #include "nn_impl.h"
 #include "parallel.h"
 #include <math.h>
@@ -174,7 +174,7 @@ static sd_tensor *class_loss(const char *fn, const sd_tensor *x, const sd_tensor
     double wt, nll, sm, v;
     totals(&j, &wt, &nll, &sm);
     if (a->reduction == SD_REDUCE_SUM) v = (1 - e) * nll + e / (double)j.c * sm;
-    else v = (1 - e) * nll / wt + (j.smooth ? e / (double)j.c * sm / (a->weight ? wt : (double)j.n) : 0);
+    else v = ((1 - e) * nll + e / (double)j.c * sm) / wt;
     out = sd_scalar(x->dtype, v);
   }
   ops_free(&o);
@@ -240,11 +240,11 @@ static sd_tensor *class_loss_backward(const char *fn, const sd_tensor *gout, con
   for (int64_t i = 0; i < j.n; i++)
     if (!ignored(a, j.t[i])) wt += j.w ? ld(j.w, j.t[i] - 1, j.d) : 1;
   for (int64_t i = 0; i < j.n; i++) {
-    double g = ld(j.gout, a->reduction == SD_REDUCE_NONE ? i : 0, j.d), snll = g, ssm = g;
-    if (a->reduction == SD_REDUCE_MEAN) { snll = g / wt; ssm = g / (a->weight ? wt : (double)j.n); }
+    double g = ld(j.gout, a->reduction == SD_REDUCE_NONE ? i : 0, j.d);
+    if (a->reduction == SD_REDUCE_MEAN) g /= wt;
     bool ig = ignored(a, j.t[i]);
-    j.ga[i] = ig ? 0 : snll * (1 - e) * (j.w ? ld(j.w, j.t[i] - 1, j.d) : 1);
-    j.gb[i] = ig ? 0 : ssm * e / (double)j.c;
+    j.ga[i] = ig ? 0 : g * (1 - e) * (j.w ? ld(j.w, j.t[i] - 1, j.d) : 1);
+    j.gb[i] = ig ? 0 : g * e / (double)j.c;
   }
   j.gx = sd_data(gx);
   ctx cx = {&j, a, logits};
