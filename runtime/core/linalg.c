@@ -95,12 +95,16 @@ static void gemv(const sd_blas *bl, sd_dtype dt, int ta, int64_t m, int64_t n, c
    When b has no batch and the batch and row dims of a fold into one
    (x [B, T, d] @ w [d, h]), the whole batch is one product. */
 
-/* Tiles of an [n, m] result with inner size k: up to 8, each at least
-   about 2^22 multiply-adds and 128 rows or columns. */
+/* Tiles of an [n, m] result with inner size k: up to SD_GEMM_TILES, each
+   at least about 2^22 multiply-adds and 256 rows or columns (each tile
+   packs its own panels of A and B, so more tiles cost more copying). */
+#ifndef SD_GEMM_TILES
+#define SD_GEMM_TILES 8
+#endif
 static void gemm_tiles(int64_t n, int64_t m, int64_t k, int *br, int *bc) {
   double w = (double)n * (double)m * (double)k;
   int t = 1;
-  while (t < 8 && w >= 0x1p22 * 2 * t) t *= 2;
+  while (t < SD_GEMM_TILES && w >= 0x1p22 * 2 * t) t *= 2;
   *br = *bc = 1;
   while (*br * *bc < t) {
     if (n / *br >= m / *bc && n / *br >= 256) *br *= 2;
