@@ -5,6 +5,8 @@
 -- is copied, so X may be large.
 --   for xb, yb in loader do ... end          -- one epoch
 --   for xb, yb in loader:iter() do ... end   -- the same, restartable
+local sonde = require "sonde"
+
 local Loader = {}
 Loader.__index = Loader
 
@@ -69,5 +71,8 @@ function Loader:__tostring()
   return string.format("data.loader(%d rows, batch %d%s, %d batches)", self.n, self.batch,
     self.shuffle and ", shuffled" or "", #self)
 end
+
+sonde.doc("data_loader", "data.loader(X, [y], {batch=64, shuffle=false, gen=, drop_last=false, transform=})",
+  "batches of the rows of X (and y); `for xb, yb in loader` is one epoch, seeded shuffle by gen")
 
 return new

@@ -5,6 +5,7 @@
 -- saved files are the same on every run. Also: init as PyTorch's defaults,
 -- capture of intermediate activations, forward hooks, state_dict, save/load,
 -- and the training helpers nn.fit and nn.evaluate.
+local sonde = require "sonde"
 local F = require "nn.functional"
 
 local nn = { functional = F }
@@ -712,5 +713,70 @@ function nn.fit(model, loader, opts)
   end
   return history
 end
+
+
+-- --- docs (help) ---------------------------------------------------------------
+
+for _, d in ipairs {
+  { "Linear", "nn.Linear(in, out, {bias=true, gen=})", "y = x Wᵀ + b; W, b ~ U(-1/sqrt(in), 1/sqrt(in)) as PyTorch" },
+  { "Conv2d", "nn.Conv2d(in, out, k, {stride=1, padding=0, dilation=1, groups=1, bias=true, gen=})",
+    "2-d convolution over [N, C, H, W]; Kaiming-uniform init as PyTorch" },
+  { "MaxPool2d", "nn.MaxPool2d(k, {stride=k, padding=0})", "max over k x k windows" },
+  { "AvgPool2d", "nn.AvgPool2d(k, {stride=k, padding=0})", "mean over k x k windows" },
+  { "AdaptiveAvgPool2d", "nn.AdaptiveAvgPool2d(size)", "mean pooling to a fixed output size" },
+  { "Flatten", "nn.Flatten([start=2, end=-1])", "merge dims start..end (keeps the batch dim)" },
+  { "Dropout", "nn.Dropout([p=0.5], {gen=})", "zero with probability p in training, scale by 1/(1-p)" },
+  { "NestedDropout", "nn.NestedDropout([p=0.1], {gen=})",
+    "training: keep units 1..b of dim 2 per example, b ~ Geometric(p) (Rippel et al. 2014)" },
+  { "BatchNorm1d", "nn.BatchNorm1d(n, {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true})",
+    "batch norm of [N, C] or [N, C, L]; running statistics as buffers" },
+  { "BatchNorm2d", "nn.BatchNorm2d(n, {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true})",
+    "batch norm of [N, C, H, W]; running statistics as buffers" },
+  { "LayerNorm", "nn.LayerNorm(shape, {eps=1e-5, elementwise_affine=true})", "normalise over the last dims" },
+  { "Embedding", "nn.Embedding(n, dim, {gen=})", "rows of a N(0, 1) weight at 1-based indices" },
+  { "ReLU", "nn.ReLU()", "max(x, 0)" },
+  { "LeakyReLU", "nn.LeakyReLU([slope=0.01])", "x where x > 0, else slope x" },
+  { "GELU", "nn.GELU()", "x Φ(x)" },
+  { "Tanh", "nn.Tanh()", "hyperbolic tangent" },
+  { "Sigmoid", "nn.Sigmoid()", "1 / (1 + e^-x)" },
+  { "Softmax", "nn.Softmax([dim=-1])", "softmax along dim" },
+  { "LogSoftmax", "nn.LogSoftmax([dim=-1])", "log-softmax along dim" },
+  { "Identity", "nn.Identity()", "returns its input" },
+  { "Sequential", "nn.Sequential{m1, m2, ...}", "children \"1\", \"2\", ... applied in order; :add(m) appends" },
+  { "Module", "nn.Module:extend(name) | nn.Module{fields}",
+    "a user module class (define init and forward), or a one-off module from a table" },
+  { "save", "nn.save(path, model)", "write model:state_dict() to a native tensor file, atomically" },
+  { "load", "nn.load(path, model, {strict=true})", "load a file of nn.save into model; reports every mismatch" },
+  { "fit", "nn.fit(model, loader, {epochs=1, opt=Adam, loss=cross_entropy, val=, sched=, log=})",
+    "train; returns per-epoch metrics {epoch, loss, acc, val_loss, val_acc, time}" },
+  { "evaluate", "nn.evaluate(model, loader, {loss=cross_entropy})", "{loss=, acc=, n=} in eval mode without recording" },
+  { "is_module", "nn.is_module(v)", "true when v is an nn module" },
+} do sonde.doc("nn." .. d[1], d[2], d[3]) end
+
+for _, d in ipairs {
+  { "forward", "m:forward(x)", "the computation; m(x) calls it and then the forward hooks" },
+  { "parameters", "m:parameters()", "the parameter tensors in registration order, the same objects every call" },
+  { "named_parameters", "m:named_parameters()", "iterator of dotted name, parameter" },
+  { "buffers", "m:buffers()", "the buffer tensors (running statistics, ...)" },
+  { "named_buffers", "m:named_buffers()", "iterator of dotted name, buffer" },
+  { "children", "m:children()", "the direct submodules" },
+  { "named_children", "m:named_children()", "iterator of name, direct submodule" },
+  { "modules", "m:modules()", "m and all its submodules, pre-order" },
+  { "named_modules", "m:named_modules()", "iterator of dotted path, module (\"\" for m)" },
+  { "get", "m:get(path)", "the submodule at a dotted path (\"features.3\"), or nil" },
+  { "num_parameters", "m:num_parameters()", "the number of parameter elements" },
+  { "train", "m:train([on=true])", "training mode for m and its submodules; returns m" },
+  { "eval", "m:eval()", "evaluation mode (dropout off, batch norm on running statistics); returns m" },
+  { "zero_grad", "m:zero_grad()", "drop every parameter's .grad" },
+  { "register_parameter", "m:register_parameter(name, t)", "make t a parameter of m under name" },
+  { "register_buffer", "m:register_buffer(name, t)", "make t saved state of m (not trained)" },
+  { "register_forward_hook", "m:register_forward_hook(fn(module, input, output))",
+    "call fn after each forward (a non-nil result replaces the output); returns a handle with remove()" },
+  { "capture", "m:capture(x, [names])",
+    "run m(x); the outputs of the named submodules (all when nil) and `output`, plus the output" },
+  { "state_dict", "m:state_dict()", "dotted name -> tensor of every parameter and buffer" },
+  { "load_state_dict", "m:load_state_dict(sd, {strict=true})",
+    "copy sd into m's tensors (identity kept); one error lists every mismatch" },
+} do sonde.doc("Module:" .. d[1], d[2], d[3]) end
 
 return nn

@@ -2,6 +2,7 @@
 -- defaults and update formulas. Updates are in place under no_grad; SGD and
 -- Adam/AdamW run one fused C kernel per tensor (optim.kernels), LBFGS works
 -- on flat vectors with tensor ops.
+local sonde = require "sonde"
 local K = require "optim.kernels"
 
 local optim = {}
@@ -375,5 +376,26 @@ scheduler("CosineAnnealingLR", function(s, base, epoch)
   local eta_min = s.eta_min or 0
   return eta_min + (base - eta_min) * (1 + math.cos(math.pi * epoch / s.T_max)) / 2
 end)
+
+
+-- --- docs (help) ---------------------------------------------------------------
+
+for _, d in ipairs {
+  { "SGD", "optim.SGD(params, {lr=, momentum=0, dampening=0, nesterov=false, weight_decay=0})",
+    "stochastic gradient descent as torch.optim.SGD" },
+  { "Adam", "optim.Adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0})",
+    "Adam as torch.optim.Adam (weight decay added to the gradient)" },
+  { "AdamW", "optim.AdamW(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=1e-2})",
+    "Adam with decoupled weight decay as torch.optim.AdamW" },
+  { "LBFGS", "optim.LBFGS(params, {lr=1, max_iter=20, history_size=100, line_search_fn=nil|\"strong_wolfe\"})",
+    "L-BFGS as torch.optim.LBFGS; opt:step(closure)" },
+  { "StepLR", "optim.StepLR(opt, {step_size=, gamma=0.1})", "lr = base gamma^(epoch // step_size) on sched:step()" },
+  { "CosineAnnealingLR", "optim.CosineAnnealingLR(opt, {T_max=, eta_min=0})",
+    "lr = eta_min + (base - eta_min)(1 + cos(pi epoch / T_max)) / 2 on sched:step()" },
+} do sonde.doc("optim." .. d[1], d[2], d[3]) end
+sonde.doc("Optimizer:step", "opt:step([closure])", "one in-place update of every parameter with a grad; returns closure's loss")
+sonde.doc("Optimizer:zero_grad", "opt:zero_grad()", "drop the .grad of every parameter")
+sonde.doc("Scheduler:step", "sched:step()", "advance one epoch and set each group's lr")
+sonde.doc("Scheduler:get_last_lr", "sched:get_last_lr()", "the current lr of each group")
 
 return optim
