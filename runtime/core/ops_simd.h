@@ -32,15 +32,15 @@ SD_INLINE float sd_expf(float x) {
   float v = x < -104.0f ? -104.0f : x;
   v = v > 89.0f ? 89.0f : v;
   float t = v * 1.44269504088896341f + 12582912.0f; /* round to nearest integer */
-  int32_t ti;
+  uint32_t ti; /* unsigned: a NaN's bits must not overflow */
   memcpy(&ti, &t, 4);
   float n = t - 12582912.0f;
   float r = v - n * 0.693359375f + n * 2.12194440e-4f;
   float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
               4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t ni = ti - 0x4B400000, n1 = ni >> 1, n2 = ni - n1;
-  int32_t b1 = (n1 + 127) * (1 << 23), b2 = (n2 + 127) * (1 << 23);
+  uint32_t ni = ti - 0x4B400000u, n1 = (uint32_t)((int32_t)ni >> 1), n2 = ni - n1;
+  uint32_t b1 = (n1 + 127u) << 23, b2 = (n2 + 127u) << 23;
   float s1, s2;
   memcpy(&s1, &b1, 4);
   memcpy(&s2, &b2, 4);
