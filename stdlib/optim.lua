@@ -54,7 +54,7 @@ function Optimizer:step(closure)
         if grad then
           local st = self.state[p]
           if not st then st = {} self.state[p] = st end
-          self:update(p, grad:contiguous(), st, g)
+          self:update(p, grad, st, g)
         end
       end
     end

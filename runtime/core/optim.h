@@ -1,8 +1,9 @@
 /* optim.h: fused in-place update kernels of the optimizers (stdlib/optim.lua
    holds the policy). Each call updates one parameter tensor and its state
    in a single pass, with PyTorch's formulas and operation order, in the
-   parameter's float dtype; every tensor must be contiguous and of the same
-   shape and dtype. Written tensors get their version bumped. */
+   parameter's float dtype. All tensors share shape and dtype; the parameter
+   and its state must be contiguous, the gradient may have any strides.
+   Written tensors get their version bumped. */
 #ifndef SD_OPTIM_H
 #define SD_OPTIM_H
 

@@ -107,6 +107,23 @@ T.test("f32 parameters follow the f64 result", function()
   near_rows(got, torch.adam, 1e-6)
 end)
 
+T.test("a strided (transposed) gradient gives the contiguous result", function()
+  for _, name in ipairs { "Adam", "SGD" } do
+    local g = tensor.randn(3, 2, { dtype = "f64" })
+    local a = tensor.randn(2, 3, { dtype = "f64" }):requires_grad()
+    local b = a:detach():clone():requires_grad()
+    local oa = optim[name]({ a }, { lr = 0.1, momentum = name == "SGD" and 0.9 or nil })
+    local ob = optim[name]({ b }, { lr = 0.1, momentum = name == "SGD" and 0.9 or nil })
+    for _ = 1, 2 do
+      a.grad = g:t()
+      b.grad = g:t():contiguous()
+      T.eq(a.grad:is_contiguous(), false)
+      oa:step(); ob:step()
+    end
+    T.eq(a:tolist(), b:tolist(), name)
+  end
+end)
+
 T.test("parameters without grad are skipped; zero_grad drops grads", function()
   local a = tensor.ones(2):requires_grad()
   local b = tensor.ones(2):requires_grad()
