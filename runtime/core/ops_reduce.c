@@ -73,9 +73,20 @@ static int64_t grain(int64_t work_per_item) {
 #define STEP_MAX(T, a, v) (((v) > (a)) | ((v) != (v)) ? (v) : (a))
 #define STEP_MIN(T, a, v) (((v) < (a)) | ((v) != (v)) ? (v) : (a))
 
+/* acc[0] = the pairwise join of acc[0..LANES), unrolled so the lanes stay
+   in registers. */
+#define JOIN_STEP(acc, STEP, T, w) \
+  UNROLL_LANES for (int j = 0; j < (w); j++) acc[j] = STEP(T, acc[j], acc[j + (w)]);
+#define JOIN_LANES(acc, STEP, T)                                                      \
+  do {                                                                                \
+    JOIN_STEP(acc, STEP, T, 16) JOIN_STEP(acc, STEP, T, 8) JOIN_STEP(acc, STEP, T, 4) \
+    JOIN_STEP(acc, STEP, T, 2) JOIN_STEP(acc, STEP, T, 1)                             \
+  } while (0)
+_Static_assert(LANES == 32, "JOIN_LANES joins 32 lanes");
+
 /* n >= 1 contiguous elements at src into *dst: short runs in one pass,
    long ones over LANES interleaved lanes joined pairwise. */
-#define LANE_REDUCE(T, STEP, UNROLL)                                                  \
+#define LANE_REDUCE(T, STEP, UNROLL, ID)                                      \
   do {                                                                        \
     const T *x_ = (const T *)src;                                             \
     T r_ = x_[0];                                                             \
@@ -83,23 +94,29 @@ static int64_t grain(int64_t work_per_item) {
       for (int64_t i = 1; i < n; i++) r_ = STEP(T, r_, x_[i]);                \
     } else {                                                                  \
       T acc[LANES];                                                           \
-      int64_t i;                                                              \
-      for (int j = 0; j < LANES; j++) acc[j] = x_[j];                         \
-      for (i = LANES; i + LANES <= n; i += LANES) {                           \
+      int64_t i = ID_START(ID);                                               \
+      UNROLL for (int j = 0; j < LANES; j++) acc[j] = ID_VALUE(T, ID, x_[j]);     \
+      for (; i + LANES <= n; i += LANES) {                                    \
         UNROLL                                                                \
         for (int j = 0; j < LANES; j++) acc[j] = STEP(T, acc[j], x_[i + j]);  \
       }                                                                       \
       for (int j = 0; i + j < n; j++) acc[j] = STEP(T, acc[j], x_[i + j]);    \
-      for (int w = LANES / 2; w; w /= 2)                                      \
-        for (int j = 0; j < w; j++) acc[j] = STEP(T, acc[j], acc[j + w]);     \
+      JOIN_LANES(acc, STEP, T);                                               \
       r_ = acc[0];                                                            \
     }                                                                         \
     *(T *)dst = r_;                                                           \
   } while (0)
 
+/* Lanes start at the identity of the step (sum 0, prod 1: then every
+   element goes through the vector loop), or at the first LANES elements
+   (max, min). */
+#define ID_START(ID) ((ID) == ID_FIRST ? LANES : 0)
+#define ID_VALUE(T, ID, first) ((ID) == ID_FIRST ? (first) : (T)(ID))
+#define ID_FIRST (-0.5) /* no identity: not a value an integer lane can hold */
+
 /* Columns [0, n) of len rows with row stride `inner` into dst: rows are
    accumulated in groups, each group joined into dst. */
-#define COL_REDUCE(T, STEP, UNROLL)                                                      \
+#define COL_REDUCE(T, STEP, UNROLL, ID)                                                      \
   do {                                                                           \
     const T *x_ = (const T *)src;                                                \
     T *o_ = (T *)dst, grp[CHUNK];                                                \
@@ -117,10 +134,10 @@ static int64_t grain(int64_t work_per_item) {
 
 #define BY_KIND(MACRO, T, ISINT)                                                  \
   switch (k) {                                                                     \
-  case K_SUM: if (ISINT) MACRO(T, STEP_ISUM, UNROLL_LANES); else MACRO(T, STEP_SUM, UNROLL_LANES); break; \
-  case K_PROD: if (ISINT) MACRO(T, STEP_IPROD, UNROLL_LANES); else MACRO(T, STEP_PROD, UNROLL_LANES); break; \
-  case K_MAX: MACRO(T, STEP_MAX, ROLLED); break;                                   \
-  case K_MIN: MACRO(T, STEP_MIN, ROLLED); break;                                   \
+  case K_SUM: if (ISINT) MACRO(T, STEP_ISUM, UNROLL_LANES, 0); else MACRO(T, STEP_SUM, UNROLL_LANES, 0); break; \
+  case K_PROD: if (ISINT) MACRO(T, STEP_IPROD, UNROLL_LANES, 1); else MACRO(T, STEP_PROD, UNROLL_LANES, 1); break; \
+  case K_MAX: MACRO(T, STEP_MAX, ROLLED, ID_FIRST); break;                         \
+  case K_MIN: MACRO(T, STEP_MIN, ROLLED, ID_FIRST); break;                         \
   }
 
 SD_KERNEL static void block_reduce(kind k, sd_dtype dt, const char *src, int64_t n, char *dst) {
@@ -556,8 +573,7 @@ static void scan_items(int64_t b, int64_t e, void *v) {
         acc[j] += e;                                                               \
       }                                                                            \
     }                                                                              \
-    for (int w = LANES / 2; w; w /= 2)                                             \
-      for (int j = 0; j < w; j++) acc[j] += acc[j + w];                            \
+    JOIN_LANES(acc, STEP_SUM, T);                                                  \
     if (lg) {                                                                      \
       T ls = LOG(acc[0]);                                                          \
       for (i = 0; i < n; i++) o[i] = (x[i] - m) - ls;                              \

@@ -260,7 +260,18 @@ START_TEST(dtypes_and_errors) {
   ((int64_t *)sd_data(big))[1] = 1;
   r = sd_reduce(SD_SUM, big, SD_NODIM, false, 0);
   ck_assert(*(int64_t *)sd_data(r) == ((int64_t)1 << 60) + 2);
-  sd_release(r); sd_release(big); sd_release(i); sd_release(b); sd_release(f);
+  sd_release(r); sd_release(big);
+  /* and so are i64 max/min over the lanes of a long row */
+  int64_t hundred = 100;
+  sd_tensor *h = sd_zeros(SD_I64, 1, &hundred);
+  ((int64_t *)sd_data(h))[70] = ((int64_t)1 << 60) + 1;
+  ((int64_t *)sd_data(h))[3] = -((int64_t)1 << 60) - 1;
+  r = sd_reduce(SD_AMAX, h, SD_NODIM, false, 0);
+  ck_assert(*(int64_t *)sd_data(r) == ((int64_t)1 << 60) + 1);
+  sd_release(r);
+  r = sd_reduce(SD_AMIN, h, 0, false, 0);
+  ck_assert(*(int64_t *)sd_data(r) == -((int64_t)1 << 60) - 1);
+  sd_release(r); sd_release(h); sd_release(i); sd_release(b); sd_release(f);
 }
 END_TEST
 
