@@ -44,8 +44,8 @@ static void walk(int nop, sd_tensor *const *ops, sd_loop_fn fn, void *ctx) {
   }
 }
 
-/* idx as a contiguous i64 tensor whose entries all lie in 1..size. */
-static sd_tensor *index_arg(const char *fn, const sd_tensor *idx, int dim, int64_t size) {
+/* idx as a contiguous i64 tensor (i32 is converted). */
+static sd_tensor *index_arg(const char *fn, const sd_tensor *idx) {
   if (idx->dtype != SD_I64 && idx->dtype != SD_I32) {
     sd_error(SD_EARG, "%s: argument 'index' must be an i64 or i32 tensor, got %s", fn,
              sd_dtype_name(idx->dtype));
@@ -53,17 +53,19 @@ static sd_tensor *index_arg(const char *fn, const sd_tensor *idx, int dim, int64
   }
   sd_tensor *c = sd_to_dtype(idx, SD_I64), *k = c ? sd_contiguous(c) : NULL;
   sd_release(c);
-  if (!k) return NULL;
-  const int64_t *v = sd_data(k);
-  for (int64_t i = 0, n = sd_numel(k); i < n; i++) {
-    if (v[i] < 1 || v[i] > size) {
-      sd_error(SD_EARG, "%s: index %lld out of range for dim %d of size %lld", fn,
-               (long long)v[i], dim + 1, (long long)size);
-      sd_release(k);
-      return NULL;
-    }
-  }
   return k;
+}
+
+/* The error for the first entry of I outside 1..size, if there is one.
+   Scatters check before writing; gathers check as they read and call this
+   only to word the message. */
+static sd_status index_check(const char *fn, const sd_tensor *I, int dim, int64_t size) {
+  const int64_t *v = sd_data(I);
+  for (int64_t i = 0, n = sd_numel(I); i < n; i++)
+    if (v[i] < 1 || v[i] > size)
+      return sd_error(SD_EARG, "%s: index %lld out of range for dim %d of size %lld", fn,
+                      (long long)v[i], dim + 1, (long long)size);
+  return SD_OK;
 }
 
 /* Size of dim d, treating a 0-d tensor as one element. */
@@ -95,35 +97,48 @@ static const char *shp(const sd_tensor *t, char *buf) { return sd_shape_str(t, b
 
 /* --- gather --- */
 
-typedef struct { int64_t dbs; size_t es; sd_dtype dt; } gctx;
+typedef struct { int64_t dbs, size; size_t es; sd_dtype dt; int bad; } gctx;
 
 /* p: out, index, source base (dim stride 0); the index picks along dim.
-   es is a constant at each call, so put() compiles to one move. */
-static inline void gather_es(char **p, const int64_t *bs, int64_t n, int64_t dbs, size_t es) {
-  for (int64_t i = 0; i < n; i++) {
-    int64_t j = *(const int64_t *)(p[1] + i * bs[1]) - 1;
-    put(p[0] + i * bs[0], p[2] + i * bs[2] + j * dbs, es);
+   es is a constant at each call, so put() compiles to one move; pointers
+   and strides live in locals, which stores through char * cannot alias. */
+static inline bool gather_es(char **p, const int64_t *bs, int64_t n, int64_t dbs,
+                             uint64_t size, size_t es) {
+  char *o = p[0];
+  const char *ix = p[1], *s = p[2];
+  int64_t so = bs[0], si = bs[1], ss = bs[2];
+  bool bad = false;
+  for (int64_t i = 0; i < n; i++, o += so, ix += si, s += ss) {
+    uint64_t j = (uint64_t)(*(const int64_t *)ix - 1); /* below 1 wraps to huge */
+    if (j >= size) { bad = true; continue; }
+    put(o, s + (int64_t)j * dbs, es);
   }
+  return bad;
 }
 
 static void gather_loop(char **p, const int64_t *bs, int64_t n, void *v) {
-  const gctx *c = v;
+  gctx *c = v;
+  uint64_t size = (uint64_t)c->size;
+  bool bad;
   switch (c->es) {
-  case 1: gather_es(p, bs, n, c->dbs, 1); break;
-  case 4: gather_es(p, bs, n, c->dbs, 4); break;
-  default: gather_es(p, bs, n, c->dbs, 8); break;
+  case 1: bad = gather_es(p, bs, n, c->dbs, size, 1); break;
+  case 4: bad = gather_es(p, bs, n, c->dbs, size, 4); break;
+  default: bad = gather_es(p, bs, n, c->dbs, size, 8); break;
   }
+  if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
 }
 
-/* out[i] = t[i with i_dim := I[i]] for a checked index view I. */
-static sd_tensor *gather_run(const sd_tensor *t, int dim, sd_tensor *I) {
+/* out[i] = t[i with i_dim := I[i]] for an index view I, which is checked
+   as it is read (index_check words the error). */
+static sd_tensor *gather_run(const char *fn, const sd_tensor *t, int dim, sd_tensor *I) {
   sd_tensor *out = sd_empty(t->dtype, I->ndim, I->shape);
   sd_tensor *base = out ? dim_base(t, dim, I->ndim, I->shape) : NULL;
   if (!base) { sd_release(out); return NULL; }
-  gctx c = {t->ndim ? t->stride[dim] * (int64_t)sd_dtype_size(t->dtype) : 0,
-            sd_dtype_size(t->dtype), t->dtype};
+  gctx c = {t->ndim ? t->stride[dim] * (int64_t)sd_dtype_size(t->dtype) : 0, dim_size(t, dim),
+            sd_dtype_size(t->dtype), t->dtype, 0};
   sd_tensor *ops[3] = {out, I, base};
   sd_status st = sd_foreach(3, ops, gather_loop, &c);
+  if (st == SD_OK && c.bad) st = index_check(fn, I, dim, c.size);
   sd_release(base);
   if (st != SD_OK) { sd_release(out); return NULL; }
   return out;
@@ -143,23 +158,25 @@ sd_tensor *sd_gather(const sd_tensor *t, int dim, const sd_tensor *idx) {
                shp(t, b), d + 1);
       return NULL;
     }
-  sd_tensor *I = index_arg("gather", idx, dim, dim_size(t, dim));
+  sd_tensor *I = index_arg("gather", idx);
   if (!I) return NULL;
-  sd_tensor *out = gather_run(t, dim, I);
+  sd_tensor *out = gather_run("gather", t, dim, I);
   sd_release(I);
   return out;
 }
 
 /* index_select of a contiguous tensor: whole rows of `inner` elements. */
-typedef struct { const char *src; char *dst; const int64_t *idx; int64_t k, n, inner; size_t es; } selctx;
+typedef struct { const char *src; char *dst; const int64_t *idx; int64_t k, n, inner; size_t es; int bad; } selctx;
 
 static void select_rows(int64_t b, int64_t e, void *v) {
-  const selctx *c = v;
+  selctx *c = v;
   size_t row = (size_t)c->inner * c->es;
   int64_t o = b / c->k, j = b % c->k; /* row r is index j of outer slice o */
   char *d = c->dst + (size_t)b * row;
   for (int64_t r = b; r < e; r++, d += row) {
-    const char *s = c->src + (size_t)(o * c->n + c->idx[j] - 1) * row;
+    uint64_t at = (uint64_t)(c->idx[j] - 1);
+    if (at >= (uint64_t)c->n) { __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED); return; }
+    const char *s = c->src + (size_t)(o * c->n + (int64_t)at) * row;
     if (row == 4) memcpy(d, s, 4);
     else if (row == 8) memcpy(d, s, 8);
     else memcpy(d, s, row);
@@ -173,7 +190,7 @@ sd_tensor *sd_index_select(const sd_tensor *t, int dim, const sd_tensor *idx) {
     sd_error(SD_EARG, "index_select: a 0-d input takes exactly one index, got %lld", (long long)sd_numel(idx));
     return NULL;
   }
-  sd_tensor *I = index_arg("index_select", idx, dim, dim_size(t, dim));
+  sd_tensor *I = index_arg("index_select", idx);
   if (!I) return NULL;
   int64_t k = sd_numel(I), shape[SD_MAXDIM];
   for (int d = 0; d < t->ndim; d++) shape[d] = d == dim ? k : t->shape[d];
@@ -181,16 +198,21 @@ sd_tensor *sd_index_select(const sd_tensor *t, int dim, const sd_tensor *idx) {
   if (sd_is_contiguous(t) && t->ndim > 0) {
     out = sd_empty(t->dtype, t->ndim, shape);
     if (out) {
-      selctx c = {sd_data(t), sd_data(out), sd_data(I), k, t->shape[dim], 1, sd_dtype_size(t->dtype)};
+      selctx c = {sd_data(t), sd_data(out), sd_data(I), k, t->shape[dim], 1, sd_dtype_size(t->dtype), 0};
       int64_t outer = 1;
       for (int d = 0; d < dim; d++) outer *= t->shape[d];
       for (int d = dim + 1; d < t->ndim; d++) c.inner *= t->shape[d];
       int64_t grain = 65536 / (c.inner + 1) + 1;
       sd_parallel_for(outer * k, grain, select_rows, &c);
+      if (c.bad) {
+        index_check("index_select", I, dim, t->shape[dim]);
+        sd_release(out);
+        out = NULL;
+      }
     }
   } else {
     sd_tensor *v = index_broadcast(I, dim, t->ndim, shape);
-    if (v) out = gather_run(t, dim, v);
+    if (v) out = gather_run("index_select", t, dim, v);
     sd_release(v);
   }
   sd_release(I);
@@ -212,10 +234,11 @@ static inline void add_elem(sd_dtype dt, char *d, const char *s) {
 
 /* p: destination base (dim stride 0), index, source. */
 static inline void scatter_es(char **p, const int64_t *bs, int64_t n, int64_t dbs, size_t es) {
-  for (int64_t i = 0; i < n; i++) {
-    int64_t j = *(const int64_t *)(p[1] + i * bs[1]) - 1;
-    put(p[0] + i * bs[0] + j * dbs, p[2] + i * bs[2], es);
-  }
+  char *d = p[0];
+  const char *ix = p[1], *s = p[2];
+  int64_t sd = bs[0], si = bs[1], ss = bs[2];
+  for (int64_t i = 0; i < n; i++, d += sd, ix += si, s += ss)
+    put(d + (*(const int64_t *)ix - 1) * dbs, s, es);
 }
 
 static void scatter_loop(char **p, const int64_t *bs, int64_t n, void *v) {
@@ -227,11 +250,20 @@ static void scatter_loop(char **p, const int64_t *bs, int64_t n, void *v) {
   }
 }
 
+static inline void scatter_add_dt(char **p, const int64_t *bs, int64_t n, int64_t dbs, sd_dtype dt) {
+  char *d = p[0];
+  const char *ix = p[1], *s = p[2];
+  int64_t sd = bs[0], si = bs[1], ss = bs[2];
+  for (int64_t i = 0; i < n; i++, d += sd, ix += si, s += ss)
+    add_elem(dt, d + (*(const int64_t *)ix - 1) * dbs, s);
+}
+
 static void scatter_add_loop(char **p, const int64_t *bs, int64_t n, void *v) {
   const gctx *c = v;
-  for (int64_t i = 0; i < n; i++) {
-    int64_t j = *(const int64_t *)(p[1] + i * bs[1]) - 1;
-    add_elem(c->dt, p[0] + i * bs[0] + j * c->dbs, p[2] + i * bs[2]);
+  switch (c->dt) { /* a constant dtype per call: the switch leaves the loop */
+  case SD_F32: scatter_add_dt(p, bs, n, c->dbs, SD_F32); break;
+  case SD_F64: scatter_add_dt(p, bs, n, c->dbs, SD_F64); break;
+  default: scatter_add_dt(p, bs, n, c->dbs, c->dt); break;
   }
 }
 
@@ -247,8 +279,8 @@ static sd_status scatter_run(sd_tensor *t, int dim, sd_tensor *I, const sd_tenso
   }
   sd_tensor *base = s ? dim_base(t, dim, I->ndim, I->shape) : NULL;
   if (!base) { sd_release(s); return SD_EMEM; }
-  gctx c = {t->ndim ? t->stride[dim] * (int64_t)sd_dtype_size(t->dtype) : 0,
-            sd_dtype_size(t->dtype), t->dtype};
+  gctx c = {t->ndim ? t->stride[dim] * (int64_t)sd_dtype_size(t->dtype) : 0, dim_size(t, dim),
+            sd_dtype_size(t->dtype), t->dtype, 0};
   sd_tensor *ops[3] = {base, I, s};
   walk(3, ops, add ? scatter_add_loop : scatter_loop, &c);
   sd_release(base);
@@ -282,8 +314,8 @@ static sd_status scatter(const char *fn, sd_tensor *t, int dim, const sd_tensor 
     sv = sd_as_strided(src, idx->ndim, idx->shape, src->stride, src->offset);
   }
   if (!sv) return SD_EMEM;
-  sd_tensor *I = index_arg(fn, idx, dim, dim_size(t, dim));
-  if (!I) { sd_release(sv); return SD_EARG; }
+  sd_tensor *I = index_arg(fn, idx);
+  if (!I || index_check(fn, I, dim, dim_size(t, dim))) { sd_release(I); sd_release(sv); return SD_EARG; }
   sd_status st = scatter_run(t, dim, I, sv, add);
   sd_release(I);
   sd_release(sv);
@@ -317,7 +349,8 @@ static sd_status index_scatter(const char *fn, sd_tensor *t, int dim, const sd_t
     sv = sd_as_strided(src, t->ndim, shape, src->stride, src->offset);
   }
   if (!sv) return SD_EMEM;
-  sd_tensor *I = index_arg(fn, idx, dim, dim_size(t, dim));
+  sd_tensor *I = index_arg(fn, idx);
+  if (I && index_check(fn, I, dim, dim_size(t, dim))) { sd_release(I); I = NULL; }
   sd_tensor *v = I ? index_broadcast(I, dim, t->ndim, shape) : NULL;
   sd_status st = v ? scatter_run(t, dim, v, sv, add) : SD_EARG;
   sd_release(v);

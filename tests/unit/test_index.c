@@ -154,6 +154,10 @@ START_TEST(out_of_range_and_bad_index_are_errors) {
   ((int64_t *)sd_data(bad))[1] = -1;
   ck_assert_ptr_null(sd_index_select(t, 0, bad));
   ck_assert(has("index -1"));
+  sd_tensor *tt = sd_transpose(t, 0, 1); /* the strided path checks as it reads */
+  ck_assert_ptr_null(sd_index_select(tt, 0, bad));
+  ck_assert(has("index_select: index -1 out of range for dim 1 of size 4"));
+  sd_release(tt);
   int64_t gsh[2] = {3, 1};
   sd_tensor *g = sd_full(SD_I64, 2, gsh, 9);
   ck_assert_ptr_null(sd_gather(t, 1, g));
