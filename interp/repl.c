@@ -34,9 +34,15 @@ static void history_open(void) {
   else return;
   history_comment_char = '#'; /* timestamp lines are "#<seconds>" */
   history_write_timestamps = 1;
-  history_multiline_entries = 1;
+  /* lines after a timestamp line form one entry; a file without them
+     (written by hand or another tool) has one entry per line */
+  FILE *f = fopen(history_path, "r");
+  int c0 = f ? getc(f) : EOF, c1 = f ? getc(f) : EOF;
+  if (f) fclose(f);
+  history_multiline_entries = c0 == '#' && c1 >= '0' && c1 <= '9';
   stifle_history(HISTORY_MAX);
   read_history(history_path);
+  history_multiline_entries = 1;
   /* a full history means older entries were dropped: rewrite the file so
      it stays bounded */
   if (history_length >= HISTORY_MAX) write_history(history_path);
@@ -60,7 +66,7 @@ enum { LINE_OK, LINE_EOF, LINE_CANCEL };
 
 static char *line_read;
 static int line_done;
-static volatile sig_atomic_t prompt_sigint;
+static volatile sig_atomic_t prompt_sigint, prompt_sigwinch;
 
 static void on_line(char *line) {
   line_read = line;
@@ -68,19 +74,27 @@ static void on_line(char *line) {
   rl_callback_handler_remove();
 }
 
-static void on_prompt_sigint(int sig) {
-  (void)sig;
-  prompt_sigint = 1;
+static void on_prompt_signal(int sig) {
+  if (sig == SIGINT) prompt_sigint = 1;
+  else prompt_sigwinch = 1;
 }
 
-/* One line into *out (malloc'd). Ctrl-C abandons the line: LINE_CANCEL. */
+/* One line into *out (malloc'd). Ctrl-C abandons the line: LINE_CANCEL.
+   Signals only set flags; they are handled here, outside the handler. */
 static int read_line(const char *prompt, char **out) {
-  struct sigaction sa, old;
+  struct sigaction sa, old_int, old_winch;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_prompt_sigint;
+  sa.sa_handler = on_prompt_signal;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old);
-  prompt_sigint = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGWINCH, &sa, &old_winch);
+  prompt_sigint = prompt_sigwinch = 0;
+  /* blocked except inside pselect, so none slips in before it sleeps */
+  sigset_t block, orig;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &block, &orig);
   line_done = 0;
   line_read = NULL;
   int fd = fileno(rl_instream);
@@ -90,7 +104,7 @@ static int read_line(const char *prompt, char **out) {
     fd_set fds;
     FD_ZERO(&fds);
     FD_SET(fd, &fds);
-    int n = select(fd + 1, &fds, NULL, NULL, NULL);
+    int n = pselect(fd + 1, &fds, NULL, NULL, NULL, &orig);
     if (prompt_sigint) {
       rl_free_line_state();
       rl_callback_sigcleanup();
@@ -99,6 +113,10 @@ static int read_line(const char *prompt, char **out) {
       fflush(rl_outstream);
       result = LINE_CANCEL;
       break;
+    }
+    if (prompt_sigwinch) {
+      prompt_sigwinch = 0;
+      rl_resize_terminal();
     }
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -111,7 +129,9 @@ static int read_line(const char *prompt, char **out) {
       break;
     }
   }
-  sigaction(SIGINT, &old, NULL);
+  sigprocmask(SIG_SETMASK, &orig, NULL);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGWINCH, &old_winch, NULL);
   *out = line_read;
   return result;
 }
@@ -182,7 +202,8 @@ void sd_repl(lua_State *L) {
   int top = lua_gettop(L);
   rl_instream = stdin;
   rl_outstream = stdout;
-  rl_catch_signals = 0; /* SIGINT is ours: see read_line and sd_docall */
+  rl_catch_signals = 0; /* SIGINT and SIGWINCH are ours: see read_line */
+  rl_catch_sigwinch = 0;
   /* the printer and completer, from stdlib/repl.lua */
   lua_getglobal(L, "require");
   lua_pushliteral(L, "repl");

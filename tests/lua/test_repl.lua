@@ -2,6 +2,12 @@
 -- printer (repl.show), completion candidates (repl.complete) and help.text.
 local T = require "testlib"
 local repl = require "repl"
+
+T.test("completion loads a lazy stdlib module to list its fields", function()
+  T.eq(package.loaded.help, nil)
+  T.eq(repl.complete("help.te"), { "help.text" })
+end)
+
 local help = require "help"
 
 T.test("scalars", function()

@@ -266,5 +266,28 @@ prompt
 line 'sq(9)'
 check "history survives sessions, chunks whole" -x "81"
 
+# the history file stays bounded: a long one is cut to its last 1000 entries
+keys C-d
+check "second session exits" -x "SONDE-EXIT=0"
+seq 1 1200 | sed 's/^/h_entry_/' >"$HIST"
+start repl3
+check "third session" -e "help() for help"
+prompt
+keys Up
+check "the newest entry is kept" -x "> h_entry_1200"
+keys C-u C-d
+check "third session exits" -x "SONDE-EXIT=0"
+# (rewritten with a "#<time>" line before each entry)
+entries=$(grep -vc '^#[0-9]' "$HIST")
+first=$(grep -v '^#[0-9]' "$HIST" | head -n 1)
+if [ "$entries" -eq 1000 ] && [ "$first" = h_entry_201 ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  echo "FAIL history bounded: $entries entries, the first '$first'"
+fi
+
+check_not "no sanitizer report" -e "Sanitizer"
+
 echo "TALLY $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
