@@ -72,6 +72,9 @@ static int64_t grain(int64_t work_per_item) {
 #define STEP_PROD(T, a, v) ((T)((a) * (v)))
 #define STEP_MAX(T, a, v) (((v) > (a)) | ((v) != (v)) ? (v) : (a))
 #define STEP_MIN(T, a, v) (((v) < (a)) | ((v) != (v)) ? (v) : (a))
+/* The shift of softmax may miss a NaN: it reaches every output through
+   the sum anyway. */
+#define STEP_SHIFT(T, a, v) ((v) > (a) ? (v) : (a))
 
 /* acc[0] = the pairwise join of acc[0..LANES), unrolled so the lanes stay
    in registers. */
@@ -555,7 +558,16 @@ static void scan_items(int64_t b, int64_t e, void *v) {
     const T *x = (const T *)src;                                                   \
     T *o = (T *)dst, m, acc[LANES] = {0};                                          \
     int64_t i = 0;                                                                 \
-    block_reduce(K_MAX, dt, src, n, (char *)&m);                                   \
+    m = x[0];                                                                      \
+    if (n >= 8) {                                                                  \
+      T mx[8];                                                                     \
+      for (int j = 0; j < 8; j++) mx[j] = x[j];                                    \
+      for (i = 8; i + 8 <= n; i += 8)                                              \
+        for (int j = 0; j < 8; j++) mx[j] = STEP_SHIFT(T, mx[j], x[i + j]);        \
+      for (int j = 0; j < 8; j++) m = STEP_SHIFT(T, m, mx[j]);                     \
+    }                                                                              \
+    for (; i < n; i++) m = STEP_SHIFT(T, m, x[i]);                                 \
+    i = 0;                                                                         \
     if (lg) {                                                                      \
       for (; i + LANES <= n; i += LANES)                                           \
         for (int j = 0; j < LANES; j++) acc[j] += EXP(x[i + j] - m);               \
