@@ -168,19 +168,39 @@ sd_tensor *sd_gather(const sd_tensor *t, int dim, const sd_tensor *idx) {
 /* index_select of a contiguous tensor: whole rows of `inner` elements. */
 typedef struct { const char *src; char *dst; const int64_t *idx; int64_t k, n, inner; size_t es; int bad; } selctx;
 
+/* Rows idx[j0..j1) of one outer slice, one row = `row` bytes; false on an
+   index outside 1..n. A short loop body keeps many cache misses in flight,
+   so single elements (row a constant 1, 4 or 8) get their own copy. */
+static inline bool pick_rows(char *d, const char *src, const int64_t *idx, int64_t j0, int64_t j1,
+                             uint64_t n, size_t row) {
+  for (int64_t j = j0; j < j1; j++, d += row) {
+    uint64_t at = (uint64_t)(idx[j] - 1); /* below 1 wraps to huge */
+    if (at >= n) return false;
+    if (row == 1) *d = src[at];
+    else if (row == 4) memcpy(d, src + at * 4, 4);
+    else if (row == 8) memcpy(d, src + at * 8, 8);
+    else memcpy(d, src + at * row, row);
+  }
+  return true;
+}
+
 static void select_rows(int64_t b, int64_t e, void *v) {
   selctx *c = v;
   size_t row = (size_t)c->inner * c->es;
-  int64_t o = b / c->k, j = b % c->k; /* row r is index j of outer slice o */
-  char *d = c->dst + (size_t)b * row;
-  for (int64_t r = b; r < e; r++, d += row) {
-    uint64_t at = (uint64_t)(c->idx[j] - 1);
-    if (at >= (uint64_t)c->n) { __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED); return; }
-    const char *s = c->src + (size_t)(o * c->n + (int64_t)at) * row;
-    if (row == 4) memcpy(d, s, 4);
-    else if (row == 8) memcpy(d, s, 8);
-    else memcpy(d, s, row);
-    if (++j == c->k) { j = 0; o++; }
+  uint64_t n = (uint64_t)c->n;
+  for (int64_t r = b; r < e;) { /* row r is index j of outer slice o */
+    int64_t o = r / c->k, j = r % c->k, end = j + (e - r) < c->k ? j + (e - r) : c->k;
+    char *d = c->dst + (size_t)r * row;
+    const char *src = c->src + (size_t)o * n * row;
+    bool ok;
+    switch (row) {
+    case 1: ok = pick_rows(d, src, c->idx, j, end, n, 1); break;
+    case 4: ok = pick_rows(d, src, c->idx, j, end, n, 4); break;
+    case 8: ok = pick_rows(d, src, c->idx, j, end, n, 8); break;
+    default: ok = pick_rows(d, src, c->idx, j, end, n, row); break;
+    }
+    if (!ok) { __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED); return; }
+    r += end - j;
   }
 }
 

@@ -137,6 +137,15 @@ START_TEST(index_select_large_rows_parallel) {
   for (int64_t r = 0; r < n; r += 997)
     ck_assert(sd_get_flat(a, r * 40 + 7) == sd_get_flat(t, (((int64_t *)sd_data(idx))[r] - 1) * 40 + 7));
   sd_release(a); sd_release(b); sd_release(idx); sd_release(t);
+  /* single elements along the last dim; the threads' ranges start mid-slice */
+  int64_t sh2[2] = {20001, 7}, k = 3;
+  sd_tensor *u = rand_t(SD_F32, 2, sh2, 1 << 20), *ui = rand_idx(SD_I32, 1, &k, 7);
+  sd_tensor *s = sd_index_select(u, 1, ui);
+  ck_assert_ptr_nonnull(s);
+  for (int64_t r = 0; r < 20001; r++)
+    for (int64_t j = 0; j < 3; j++)
+      ck_assert(at(s, (int64_t[]){r, j}) == at(u, (int64_t[]){r, ((int32_t *)sd_data(ui))[j] - 1}));
+  sd_release(s); sd_release(ui); sd_release(u);
 }
 END_TEST
 
