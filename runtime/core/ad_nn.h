@@ -4,8 +4,8 @@
    Rules of the fused kernels (conv2d, pools, batch_norm, layer_norm,
    embedding, cross_entropy, nll_loss) call the backward kernels and are
    first order only: the gradients they return do not require grad, so a
-   create_graph pass through them gives no second derivative. The layers
-   written with sd_ad_ ops (linear, dropout, leaky_relu, mse_loss, l1_loss,
+   create_graph pass through them gives no second derivative. relu and the
+   layers written with sd_ad_ ops (linear, dropout, leaky_relu, mse_loss, l1_loss,
    smooth_l1_loss, binary_cross_entropy_with_logits, kl_div) have every
    order. Gradients flow to float inputs only: never to targets, class
    weights, indices or running statistics. */
@@ -36,6 +36,9 @@ sd_tensor *sd_ad_linear(const sd_tensor *x, const sd_tensor *w, const sd_tensor 
    the rest by 1/(1-p). */
 sd_tensor *sd_ad_dropout(const sd_tensor *x, double p, sd_gen *g);
 sd_tensor *sd_ad_leaky_relu(const sd_tensor *x, double slope);
+/* max(x, 0); its rule masks the gradient in one pass and records itself,
+   so it has every order (act.c). */
+sd_tensor *sd_ad_relu(const sd_tensor *x);
 
 /* --- losses (reductions: nn.h) --- */
 sd_tensor *sd_ad_cross_entropy(const sd_tensor *logits, const sd_tensor *target,

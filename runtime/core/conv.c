@@ -1,17 +1,19 @@
 /* conv.c: 2-d convolution (NCHW), forward and backward, by im2col and
-   GEMM per sample and group.
+   GEMM over chunks of samples, per group.
 
-   A sample's group is unrolled into columns cols [Cin/g * kh * kw, OH * OW]
-   (zeros where a window reaches into the padding); then
+   The group of a chunk of B samples is unrolled into columns
+   cols [Cin/g * kh * kw, B * OH * OW] (zeros where a window reaches into
+   the padding), sample b in the column block b; with G_g the chunk's
+   output gradient as [Cout/g, B * OH * OW],
      out   = W_g cols               (forward)
-     gW_g += gout_g colsᵀ           (weight gradient)
-     gx    = col2im(W_gᵀ gout_g)    (input gradient, overlaps summed)
-   1x1 kernels with unit stride and no padding use the input as its own
-   columns. Samples are split over threads, each with one single-threaded
-   GEMM at a time (OpenBLAS runs single-threaded under sonde, see blas.h).
-   The weight gradient sums over samples in SD_CONV_CHUNKS fixed chunks,
-   each accumulated in sample order, then the chunks in order: the same
-   bits for any thread count. */
+     gW_g += G_g colsᵀ              (weight gradient)
+     gx    = col2im(W_gᵀ G_g)       (input gradient, overlaps summed)
+   B makes a chunk about SD_CONV_COLS columns wide: one GEMM per chunk is
+   much faster than one per small sample. Chunks are split over threads,
+   each running single-threaded GEMMs (OpenBLAS runs single-threaded under
+   sonde, see blas.h). Chunking depends on the shapes only, and the weight
+   gradient sums chunks in at most SD_CONV_PARTS fixed runs, each in chunk
+   order, then the runs in order: the same bits for any thread count. */
 #include "nn_impl.h"
 #include "blas.h"
 #include "parallel.h"
@@ -19,13 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SD_CONV_CHUNKS 8
+#define SD_CONV_COLS 1024
+#define SD_CONV_PARTS 8
 
 typedef struct {
   int64_t n, cin, h, w, cout, kh, kw, oh, ow, groups, cing, coutg;
   int64_t sh, sw, ph, pw, dh, dw;
-  int64_t kk, l; /* rows of cols (Cin/g kh kw) and its columns (OH OW) */
-  bool direct;   /* 1x1, unit stride, no padding: cols is the input */
+  int64_t kk, l;      /* rows of cols (Cin/g kh kw) and one sample's columns (OH OW) */
+  int64_t bs, nch;    /* samples per chunk, chunks */
 } geom;
 
 static sd_status conv_geom(const char *fn, const sd_tensor *x, const sd_tensor *w,
@@ -78,8 +81,11 @@ static sd_status conv_geom(const char *fn, const sd_tensor *x, const sd_tensor *
   g->coutg = g->cout / g->groups;
   g->kk = g->cing * g->kh * g->kw;
   g->l = g->oh * g->ow;
-  g->direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-  if (g->kk > INT_MAX || g->l > INT_MAX || g->coutg > INT_MAX || g->kk * g->l > INT_MAX)
+  g->bs = g->l >= SD_CONV_COLS ? 1 : SD_CONV_COLS / g->l;
+  if (g->bs > g->n) g->bs = g->n ? g->n : 1;
+  g->nch = (g->n + g->bs - 1) / g->bs;
+  if (g->kk > INT_MAX || g->coutg > INT_MAX || g->bs * g->l > INT_MAX ||
+      g->kk * g->bs * g->l > INT_MAX)
     return sd_error(SD_ESHAPE, "%s: input %s with weight %s is too large for BLAS", fn, xs, ws);
   return SD_OK;
 }
@@ -92,48 +98,100 @@ static void valid_range(int64_t off, int64_t s, int64_t len, int64_t n, int64_t 
   if (*lo > *hi) *lo = *hi;
 }
 
-/* cols [kk, l] from one sample's group x [cing, H, W]. */
-static void im2col(const char *x, char *col, const geom *g, size_t es) {
+/* One sample's group x [cing, H, W] into its column block of cols, whose
+   rows are cld elements apart. Rows are short (OW), so the copies are
+   plain loops over 4- or 8-byte words rather than memcpy calls. */
+SD_INLINE void im2col_t(const char *x, char *col, int64_t cld, const geom *g, bool d) {
+  typedef uint32_t w4;
+  typedef uint64_t w8;
   for (int64_t c = 0; c < g->cing; c++)
     for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++) {
-        int64_t off = kj * g->dw - g->pw, lo, hi;
-        valid_range(off, g->sw, g->w, g->ow, &lo, &hi);
-        for (int64_t oi = 0; oi < g->oh; oi++, col += g->ow * es) {
+      for (int64_t kj = 0; kj < g->kw; kj++, col += cld * (d ? 8 : 4)) {
+        int64_t off = kj * g->dw - g->pw, lo, hi, s = g->sw, ow = g->ow;
+        valid_range(off, s, g->w, ow, &lo, &hi);
+        for (int64_t oi = 0; oi < g->oh; oi++) {
           int64_t ih = oi * g->sh - g->ph + ki * g->dh;
-          if (ih < 0 || ih >= g->h) { memset(col, 0, g->ow * es); continue; }
-          const char *row = x + (c * g->h + ih) * g->w * es;
-          memset(col, 0, lo * es);
-          if (g->sw == 1) memcpy(col + lo * es, row + (lo + off) * es, (hi - lo) * es);
-          else if (es == 4)
-            for (int64_t j = lo; j < hi; j++) ((uint32_t *)col)[j] = ((const uint32_t *)row)[j * g->sw + off];
-          else
-            for (int64_t j = lo; j < hi; j++) ((uint64_t *)col)[j] = ((const uint64_t *)row)[j * g->sw + off];
-          memset(col + hi * es, 0, (g->ow - hi) * es);
+          bool in = ih >= 0 && ih < g->h;
+          int64_t a = in ? lo : ow, b = in ? hi : ow;
+          if (d) {
+            w8 *dst = (w8 *)col + oi * ow;
+            const w8 *row = (const w8 *)x + (c * g->h + (in ? ih : 0)) * g->w + off;
+            for (int64_t j = 0; j < a; j++) dst[j] = 0;
+            for (int64_t j = a; j < b; j++) dst[j] = row[j * s];
+            for (int64_t j = b; j < ow; j++) dst[j] = 0;
+          } else {
+            w4 *dst = (w4 *)col + oi * ow;
+            const w4 *row = (const w4 *)x + (c * g->h + (in ? ih : 0)) * g->w + off;
+            for (int64_t j = 0; j < a; j++) dst[j] = 0;
+            if (s == 1)
+              for (int64_t j = a; j < b; j++) dst[j] = row[j];
+            else
+              for (int64_t j = a; j < b; j++) dst[j] = row[j * s];
+            for (int64_t j = b; j < ow; j++) dst[j] = 0;
+          }
         }
       }
 }
 
-/* x [cing, H, W] += the columns back in place (the adjoint of im2col). */
-SD_INLINE void col2im_t(const char *col, char *x, const geom *g, bool d) {
+static void im2col(const char *x, char *col, int64_t cld, const geom *g, size_t es) {
+  if (es == 8) im2col_t(x, col, cld, g, true);
+  else im2col_t(x, col, cld, g, false);
+}
+
+/* x [cing, H, W] += a column block put back in place (im2col's adjoint). */
+SD_INLINE void col2im_t(const char *col, int64_t cld, char *x, const geom *g, bool d) {
   for (int64_t c = 0; c < g->cing; c++)
     for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++) {
-        int64_t off = kj * g->dw - g->pw, lo, hi;
-        valid_range(off, g->sw, g->w, g->ow, &lo, &hi);
-        for (int64_t oi = 0; oi < g->oh; oi++, col += g->ow * (d ? 8 : 4)) {
+      for (int64_t kj = 0; kj < g->kw; kj++, col += cld * (d ? 8 : 4)) {
+        int64_t off = kj * g->dw - g->pw, lo, hi, s = g->sw;
+        valid_range(off, s, g->w, g->ow, &lo, &hi);
+        for (int64_t oi = 0; oi < g->oh; oi++) {
           int64_t ih = oi * g->sh - g->ph + ki * g->dh;
           if (ih < 0 || ih >= g->h) continue;
-          char *row = x + (c * g->h + ih) * g->w * (d ? 8 : 4);
-          for (int64_t j = lo; j < hi; j++)
-            st(row, j * g->sw + off, ld(row, j * g->sw + off, d) + ld(col, j, d), d);
+          if (d) {
+            const double *src = (const double *)col + oi * g->ow;
+            double *row = (double *)x + (c * g->h + ih) * g->w + off;
+            for (int64_t j = lo; j < hi; j++) row[j * s] += src[j];
+          } else {
+            const float *src = (const float *)col + oi * g->ow;
+            float *row = (float *)x + (c * g->h + ih) * g->w + off;
+            if (s == 1)
+              for (int64_t j = lo; j < hi; j++) row[j] += src[j];
+            else
+              for (int64_t j = lo; j < hi; j++) row[j * s] += src[j];
+          }
         }
       }
 }
 
-static void col2im(const char *col, char *x, const geom *g, bool d) {
-  if (d) col2im_t(col, x, g, true);
-  else col2im_t(col, x, g, false);
+static void col2im(const char *col, int64_t cld, char *x, const geom *g, bool d) {
+  if (d) col2im_t(col, cld, x, g, true);
+  else col2im_t(col, cld, x, g, false);
+}
+
+/* dst [rows, n] (row stride dld) = src (row stride sld), plus bias[r] when
+   bias is not NULL: moves a group's rows between the sample layout and the
+   chunk layout. */
+SD_INLINE void copy_rows_t(char *dst, int64_t dld, const char *src, int64_t sld, int64_t rows,
+                           int64_t n, const char *bias, bool d) {
+  for (int64_t r = 0; r < rows; r++) {
+    double b = bias ? ld(bias, r, d) : 0;
+    if (d) {
+      double *o = (double *)dst + r * dld;
+      const double *i = (const double *)src + r * sld;
+      for (int64_t k = 0; k < n; k++) o[k] = i[k] + b;
+    } else {
+      float *o = (float *)dst + r * dld, fb = (float)b;
+      const float *i = (const float *)src + r * sld;
+      for (int64_t k = 0; k < n; k++) o[k] = i[k] + fb;
+    }
+  }
+}
+
+static void copy_rows(char *dst, int64_t dld, const char *src, int64_t sld, int64_t rows, int64_t n,
+                      const char *bias, bool d) {
+  if (d) copy_rows_t(dst, dld, src, sld, rows, n, bias, true);
+  else copy_rows_t(dst, dld, src, sld, rows, n, bias, false);
 }
 
 /* C [m, n] = A B (+ beta C), row-major, A [m, k] or stored [k, m] (ta). */
@@ -152,28 +210,40 @@ typedef struct {
   size_t es;
   const char *x, *w, *b, *gout;
   char *out, *gx, *gwpart;
+  int64_t nparts;
   int failed;
 } job;
 
-static void forward_task(int64_t n0, int64_t n1, void *p) {
+/* Scratch of one task: the chunk's columns and a [Cout/g, B L] block. */
+static char *scratch(job *j, char **blk) {
+  const geom *g = &j->g;
+  size_t ncols = (size_t)(g->bs * g->l);
+  char *p = malloc((g->kk + g->coutg) * ncols * j->es);
+  if (!p) __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+  *blk = p ? p + g->kk * ncols * j->es : NULL;
+  return p;
+}
+
+static void forward_task(int64_t c0, int64_t c1, void *p) {
   job *j = p;
   const geom *g = &j->g;
   size_t es = j->es;
-  char *cols = g->direct ? NULL : malloc(g->kk * g->l * es);
-  if (!g->direct && !cols) { __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED); return; }
-  for (int64_t n = n0; n < n1 && !sd_interrupt_flag; n++)
+  char *blk, *cols = scratch(j, &blk);
+  if (!cols) return;
+  for (int64_t c = c0; c < c1 && !sd_interrupt_flag; c++) {
+    int64_t n0 = c * g->bs, nb = g->n - n0 < g->bs ? g->n - n0 : g->bs, ncols = nb * g->l;
     for (int64_t gi = 0; gi < g->groups; gi++) {
-      const char *xg = j->x + (n * g->cin + gi * g->cing) * g->h * g->w * es;
-      char *og = j->out + (n * g->cout + gi * g->coutg) * g->l * es;
-      if (j->b)
-        for (int64_t co = 0; co < g->coutg; co++) {
-          double bv = ld(j->b, gi * g->coutg + co, j->d);
-          for (int64_t i = 0; i < g->l; i++) st(og, co * g->l + i, bv, j->d);
-        }
-      if (!g->direct) im2col(xg, cols, g, es);
-      gemm(j->bl, j->d, false, false, g->coutg, g->l, g->kk, j->w + gi * g->coutg * g->kk * es,
-           g->kk, g->direct ? xg : cols, g->l, j->b ? 1 : 0, og, g->l);
+      for (int64_t b = 0; b < nb; b++)
+        im2col(j->x + ((n0 + b) * g->cin + gi * g->cing) * g->h * g->w * es, cols + b * g->l * es,
+               ncols, g, es);
+      gemm(j->bl, j->d, false, false, g->coutg, ncols, g->kk, j->w + gi * g->coutg * g->kk * es,
+           g->kk, cols, ncols, 0, blk, ncols);
+      for (int64_t b = 0; b < nb; b++)
+        copy_rows(j->out + ((n0 + b) * g->cout + gi * g->coutg) * g->l * es, g->l,
+                  blk + b * g->l * es, ncols, g->coutg, g->l,
+                  j->b ? j->b + gi * g->coutg * es : NULL, j->d);
     }
+  }
   free(cols);
 }
 
@@ -195,7 +265,7 @@ sd_tensor *sd_conv2d(const sd_tensor *x, const sd_tensor *w, const sd_tensor *b,
   j.w = sd_data(wc);
   j.b = bc ? sd_data(bc) : NULL;
   j.out = sd_data(out);
-  if (sd_numel(out) > 0) sd_parallel_for(g->n, 1, forward_task, &j);
+  if (sd_numel(out) > 0) sd_parallel_for(g->nch, 1, forward_task, &j);
   if (j.failed) { sd_error(SD_EMEM, "conv2d: out of memory for the columns"); goto fail; }
   if (sd_check_interrupt() != SD_OK) goto fail;
   sd_release(xc); sd_release(wc); sd_release(bc);
@@ -205,42 +275,55 @@ fail:
   return NULL;
 }
 
-/* One chunk of samples per task: the chunk's weight gradient (beta 0 for
-   its first sample, then summed) and each sample's input gradient. */
-static void backward_task(int64_t c0, int64_t c1, void *p) {
+/* One run of chunks per task: the run's weight gradient (the first GEMM
+   with beta 0, then summed in chunk order) and each sample's input gradient. */
+static void backward_task(int64_t r0, int64_t r1, void *p) {
   job *j = p;
   const geom *g = &j->g;
   size_t es = j->es;
-  int64_t nch = g->n < SD_CONV_CHUNKS ? g->n : SD_CONV_CHUNKS;
-  char *cols = g->direct ? NULL : malloc(g->kk * g->l * es);
-  if (!g->direct && !cols) { __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED); return; }
-  for (int64_t c = c0; c < c1 && !sd_interrupt_flag; c++) {
-    int64_t n0 = g->n * c / nch, n1 = g->n * (c + 1) / nch;
-    char *gw = j->gwpart ? j->gwpart + c * g->cout * g->kk * es : NULL;
-    for (int64_t n = n0; n < n1; n++) {
-      if (j->gx && !g->direct) memset(j->gx + n * g->cin * g->h * g->w * es, 0, g->cin * g->h * g->w * es);
+  char *blk, *cols = scratch(j, &blk);
+  if (!cols) return;
+  for (int64_t r = r0; r < r1 && !sd_interrupt_flag; r++) {
+    int64_t c0 = g->nch * r / j->nparts, c1 = g->nch * (r + 1) / j->nparts;
+    char *gw = j->gwpart ? j->gwpart + r * g->cout * g->kk * es : NULL;
+    for (int64_t c = c0; c < c1; c++) {
+      int64_t n0 = c * g->bs, nb = g->n - n0 < g->bs ? g->n - n0 : g->bs, ncols = nb * g->l;
+      if (j->gx) memset(j->gx + n0 * g->cin * g->h * g->w * es, 0, nb * g->cin * g->h * g->w * es);
       for (int64_t gi = 0; gi < g->groups; gi++) {
-        const char *xg = j->x + (n * g->cin + gi * g->cing) * g->h * g->w * es;
-        const char *gog = j->gout + (n * g->cout + gi * g->coutg) * g->l * es;
-        const char *wg = j->w + gi * g->coutg * g->kk * es;
+        for (int64_t b = 0; b < nb; b++) /* the chunk's output gradient as [Cout/g, B L] */
+          copy_rows(blk + b * g->l * es, ncols,
+                    j->gout + ((n0 + b) * g->cout + gi * g->coutg) * g->l * es, g->l, g->coutg,
+                    g->l, NULL, j->d);
         if (gw) {
-          if (!g->direct) im2col(xg, cols, g, es);
-          gemm(j->bl, j->d, false, true, g->coutg, g->kk, g->l, gog, g->l, g->direct ? xg : cols,
-               g->l, n > n0 ? 1 : 0, gw + gi * g->coutg * g->kk * es, g->kk);
+          for (int64_t b = 0; b < nb; b++)
+            im2col(j->x + ((n0 + b) * g->cin + gi * g->cing) * g->h * g->w * es,
+                   cols + b * g->l * es, ncols, g, es);
+          gemm(j->bl, j->d, false, true, g->coutg, g->kk, ncols, blk, ncols, cols, ncols,
+               c > c0 ? 1 : 0, gw + gi * g->coutg * g->kk * es, g->kk);
         }
         if (j->gx) {
-          char *gxg = j->gx + (n * g->cin + gi * g->cing) * g->h * g->w * es;
-          gemm(j->bl, j->d, true, false, g->kk, g->l, g->coutg, wg, g->kk, gog, g->l, 0,
-               g->direct ? gxg : cols, g->l);
-          if (!g->direct) col2im(cols, gxg, g, j->d);
+          gemm(j->bl, j->d, true, false, g->kk, ncols, g->coutg, j->w + gi * g->coutg * g->kk * es,
+               g->kk, blk, ncols, 0, cols, ncols);
+          for (int64_t b = 0; b < nb; b++)
+            col2im(cols + b * g->l * es, ncols,
+                   j->gx + ((n0 + b) * g->cin + gi * g->cing) * g->h * g->w * es, g, j->d);
         }
       }
     }
   }
   free(cols);
 }
+/* gb[co] = sum over samples and positions of gout: each row summed in 8
+   interleaved lanes (independent adds pipeline), lanes then rows in order. */
+SD_INLINE double row_sum(const char *row, int64_t n, bool d) {
+  double l[8] = {0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++) l[k] += ld(row, i + k, d);
+  for (; i < n; i++) l[i % 8] += ld(row, i, d);
+  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
 
-/* gb[co] = sum over samples and positions of gout, in order. */
 static void bias_task(int64_t c0, int64_t c1, void *p) {
   job *j = p;
   const geom *g = &j->g;
@@ -248,7 +331,7 @@ static void bias_task(int64_t c0, int64_t c1, void *p) {
     double s = 0;
     for (int64_t n = 0; n < g->n; n++) {
       const char *row = j->gout + (n * g->cout + co) * g->l * j->es;
-      for (int64_t i = 0; i < g->l; i++) s += ld(row, i, j->d);
+      s += j->d ? row_sum(row, g->l, true) : row_sum(row, g->l, false);
     }
     st(j->gwpart, co, s, j->d);
   }
@@ -271,7 +354,7 @@ sd_status sd_conv2d_backward(const sd_tensor *gout, const sd_tensor *x, const sd
   if (!j.bl) return SD_EIO;
   sd_dtype dt = x->dtype;
   sd_status rc = SD_EMEM;
-  int64_t nch = g->n < SD_CONV_CHUNKS ? g->n : SD_CONV_CHUNKS;
+  int64_t nch = g->nch < SD_CONV_PARTS ? g->nch : SD_CONV_PARTS;
   int64_t wsize = g->cout * g->kk;
   sd_tensor *xc = sd_contiguous(x), *wc = sd_contiguous(w), *gc = sd_nn_dense(gout, dt);
   sd_tensor *rx = gx ? sd_empty(dt, x->ndim, x->shape) : NULL;
@@ -287,10 +370,11 @@ sd_status sd_conv2d_backward(const sd_tensor *gout, const sd_tensor *x, const sd
   j.gout = sd_data(gc);
   j.gx = rx ? sd_data(rx) : NULL;
   j.gwpart = !gw || nch == 0 ? NULL : nch > 1 ? sd_data(part) : sd_data(rw);
-  if ((j.gx || j.gwpart) && nch > 0) sd_parallel_for(nch, 1, backward_task, &j);
+  j.nparts = nch;
+  if ((j.gx || j.gwpart) && g->n > 0) sd_parallel_for(nch, 1, backward_task, &j);
   if (j.failed) { sd_error(SD_EMEM, "conv2d_backward: out of memory for the columns"); goto fail; }
   if ((rc = sd_check_interrupt()) != SD_OK) goto fail;
-  if (part) { /* the chunks' sums, in chunk order */
+  if (part) { /* the runs' sums, in order */
     char *dst = sd_data(rw);
     const char *src = sd_data(part);
     for (int64_t i = 0; i < wsize; i++) {

@@ -72,30 +72,55 @@ static int64_t grain(const job *j) {
 
 /* --- max --- */
 
+/* One step of the running max: v replaces m when larger or NaN (PyTorch's
+   rule). Branch-free: on real data the comparison is a coin toss. */
+SD_INLINE void max_step(double v, int64_t pos, double *m, int64_t *mi) {
+  uint64_t take = -(uint64_t)((v > *m) | (v != v)), vb, mb;
+  *mi = (int64_t)(((uint64_t)*mi & ~take) | ((uint64_t)pos & take));
+  memcpy(&vb, &v, 8); /* the select on bits: a float ternary compiles to a branch */
+  memcpy(&mb, m, 8);
+  mb = (mb & ~take) | (vb & take);
+  memcpy(m, &mb, 8);
+}
+
+/* Outputs of one row are independent: the window loops run outside the
+   loop over them, so their running maxima advance side by side instead of
+   waiting on each other, in blocks of 256. */
 SD_INLINE void max_plane(const job *j, int64_t p, bool d) {
   const sd_pool2d_args *a = &j->a;
   const char *x = j->x + p * j->h * j->w * (d ? 8 : 4);
   char *out = j->out + p * j->oh * j->ow * (d ? 8 : 4);
   int64_t *idx = j->idx ? j->idx + p * j->oh * j->ow : NULL;
-  for (int64_t oi = 0; oi < j->oh; oi++)
-    for (int64_t oj = 0; oj < j->ow; oj++) {
-      int64_t h0 = oi * a->stride[0] - a->padding[0], w0 = oj * a->stride[1] - a->padding[1];
-      int64_t h1 = h0 + (a->kernel[0] - 1) * a->dilation[0] + 1;
-      int64_t w1 = w0 + (a->kernel[1] - 1) * a->dilation[1] + 1;
-      if (h1 > j->h) h1 = j->h;
-      if (w1 > j->w) w1 = j->w;
-      while (h0 < 0) h0 += a->dilation[0];
-      while (w0 < 0) w0 += a->dilation[1];
-      double m = -INFINITY;
-      int64_t mi = h0 * j->w + w0;
+  double m[256];
+  int64_t mi[256];
+  for (int64_t oi = 0; oi < j->oh; oi++) {
+    int64_t h0 = oi * a->stride[0] - a->padding[0];
+    int64_t h1 = h0 + (a->kernel[0] - 1) * a->dilation[0] + 1;
+    if (h1 > j->h) h1 = j->h;
+    while (h0 < 0) h0 += a->dilation[0];
+    for (int64_t b0 = 0; b0 < j->ow; b0 += 256) {
+      int64_t nb = j->ow - b0 < 256 ? j->ow - b0 : 256;
+      for (int64_t k = 0; k < nb; k++) { /* PyTorch's start: the first position inside */
+        int64_t w0 = (b0 + k) * a->stride[1] - a->padding[1];
+        while (w0 < 0) w0 += a->dilation[1];
+        m[k] = -INFINITY;
+        mi[k] = h0 * j->w + w0;
+      }
       for (int64_t ih = h0; ih < h1; ih += a->dilation[0])
-        for (int64_t iw = w0; iw < w1; iw += a->dilation[1]) {
-          double v = ld(x, ih * j->w + iw, d);
-          if (v > m || isnan(v)) { m = v; mi = ih * j->w + iw; }
+        for (int64_t kj = 0; kj < a->kernel[1]; kj++) {
+          int64_t off = kj * a->dilation[1] - a->padding[1], s = a->stride[1];
+          int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s, hi = j->w - off <= 0 ? 0 : (j->w - off + s - 1) / s;
+          lo = lo < b0 ? 0 : lo - b0;
+          hi = hi - b0 > nb ? nb : hi - b0;
+          const int64_t base = ih * j->w + b0 * s + off;
+          for (int64_t k = lo; k < hi; k++) max_step(ld(x, base + k * s, d), base + k * s, &m[k], &mi[k]);
         }
-      st(out, oi * j->ow + oj, m, d);
-      if (idx) idx[oi * j->ow + oj] = mi + 1;
+      for (int64_t k = 0; k < nb; k++) {
+        st(out, oi * j->ow + b0 + k, m[k], d);
+        if (idx) idx[oi * j->ow + b0 + k] = mi[k] + 1;
+      }
     }
+  }
 }
 
 static void max_task(int64_t p0, int64_t p1, void *ctx) {

@@ -220,7 +220,7 @@ static int l_linear(lua_State *L) {
 }
 
 static int l_relu(lua_State *L) {
-  sd_lua_push(L, sd_ad_unary(SD_RELU, sd_lua_check(L, 1)), "relu");
+  sd_lua_push(L, sd_ad_relu(sd_lua_check(L, 1)), "relu");
   return 1;
 }
 

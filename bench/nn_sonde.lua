@@ -1,0 +1,51 @@
+-- nn_sonde.lua: sonde's side of bench_nn.sh. Prints "name ms" lines (best
+-- of several runs, wall clock) for the layers of the Fashion-MNIST CNN and
+-- one whole training step of it (batch 128, Adam).
+local F = require "nn.functional"
+local threads = tonumber(arg and arg[1]) or 2
+tensor.set_num_threads(threads)
+tensor.manual_seed(0)
+
+local function best(reps, fn)
+  fn()
+  local t = math.huge
+  for _ = 1, reps do
+    local t0 = tensor.clock()
+    fn()
+    t = math.min(t, tensor.clock() - t0)
+  end
+  return t * 1e3
+end
+local function out(name, ms) print(string.format("%s %.4f", name, ms)) end
+local function ones_like(y) return tensor.ones(y:shape()) end
+
+local x1 = tensor.randn(128, 1, 28, 28)
+local w1, b1 = tensor.randn(32, 1, 3, 3):requires_grad(), tensor.randn(32):requires_grad()
+local x2 = tensor.randn(128, 32, 13, 13):requires_grad()
+local w2, b2 = tensor.randn(64, 32, 3, 3):requires_grad(), tensor.randn(64):requires_grad()
+local p1 = tensor.randn(128, 32, 26, 26):requires_grad()
+
+out("conv1_fwd", best(20, function() return autograd.no_grad(function() return F.conv2d(x1, w1, b1) end) end))
+out("conv1_fwd_bwd", best(20, function() local y = F.conv2d(x1, w1, b1); y:backward(ones_like(y)) end))
+out("conv2_fwd", best(20, function() return autograd.no_grad(function() return F.conv2d(x2, w2, b2) end) end))
+out("conv2_fwd_bwd", best(20, function() local y = F.conv2d(x2, w2, b2); y:backward(ones_like(y)) end))
+out("maxpool_fwd_bwd", best(20, function() local y = F.max_pool2d(p1, 2); y:backward(ones_like(y)) end))
+out("avgpool_fwd_bwd", best(20, function() local y = F.avg_pool2d(p1, 2); y:backward(ones_like(y)) end))
+
+-- the CNN, PyTorch's default init scale does not matter for timing
+local function param(...) return (tensor.randn(...) * 0.05):requires_grad() end
+local P = { param(32, 1, 3, 3), param(32), param(64, 32, 3, 3), param(64), param(128, 1600), param(128),
+  param(10, 128), param(10) }
+local opt = optim.Adam(P, { lr = 1e-3 })
+local xb = tensor.randn(128, 1, 28, 28)
+local yb = tensor.randint(1, 11, 128, { dtype = "i64" })
+local function step()
+  opt:zero_grad()
+  local h = F.max_pool2d(F.relu(F.conv2d(xb, P[1], P[2])), 2)
+  h = F.max_pool2d(F.relu(F.conv2d(h, P[3], P[4])), 2)
+  h = F.relu(F.linear(h:view(128, 1600), P[5], P[6]))
+  local loss = F.cross_entropy(F.linear(h, P[7], P[8]), yb)
+  loss:backward()
+  opt:step()
+end
+out("cnn_train_step", best(20, step))
