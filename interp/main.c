@@ -105,7 +105,8 @@ static void print_usage(FILE *f) {
           "  -i           enter the REPL after running the script or -e\n"
           "  -v, --version  print the version\n"
           "  -h, --help   print this help\n"
-          "  (no arguments on a terminal: the REPL)\n"
+          "  (no arguments on a terminal: the REPL; help() inside it;\n"
+          "   history in ~/.sonde_history, or the file $SONDE_HISTORY names)\n"
           "\n"
           "commands (coming with recipes): run, show, sweep, verify, runs\n"
           "  a script named like a command runs with a path: %s ./run\n",
