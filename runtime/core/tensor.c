@@ -34,16 +34,20 @@ sd_tensor *sd_empty(sd_dtype dt, int ndim, const int64_t *shape) {
     return NULL;
   }
   /* size checks before anything is allocated */
-  uint64_t n = 1, limit = (uint64_t)1 << 46; /* 64 TiB of elements: no real machine */
+  /* the product of the nonzero sizes bounds the strides even when another
+     size is 0, so it is checked too */
+  uint64_t n = 1, strides = 1, limit = (uint64_t)1 << 46; /* 64 TiB: no real machine */
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) {
       sd_error(SD_ESHAPE, "negative size %lld in dim %d", (long long)shape[i], i + 1);
       return NULL;
     }
-    if (shape[i] > 0 && n > limit / (uint64_t)shape[i]) {
+    uint64_t d = shape[i] ? (uint64_t)shape[i] : 1;
+    if (strides > limit / d) {
       sd_error(SD_EMEM, "tensor too large (more than 2^46 elements)");
       return NULL;
     }
+    strides *= d;
     n *= (uint64_t)shape[i];
   }
   size_t nbytes = (size_t)n * sd_dtype_size(dt);

@@ -2,6 +2,7 @@
    views, slicing and printing. Op families live in ltensor_*.c and are
    registered here. */
 #include "lsonde.h"
+#include "../core/ad.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,12 +367,12 @@ static int m_is_contiguous(lua_State *L) {
 static int m_contiguous(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   if (sd_is_contiguous(t)) { lua_settop(L, 1); return 1; }
-  sd_lua_push(L, sd_contiguous(t), "contiguous");
+  sd_lua_push(L, sd_ad_contiguous(t), "contiguous");
   return 1;
 }
 
 static int m_clone(lua_State *L) {
-  sd_lua_push(L, sd_clone(sd_lua_check(L, 1)), "clone");
+  sd_lua_push(L, sd_ad_clone(sd_lua_check(L, 1)), "clone");
   return 1;
 }
 
@@ -379,7 +380,7 @@ static int m_to(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   sd_dtype dt = lua_istable(L, 2) ? sd_lua_opt_dtype(L, 2, t->dtype) : sd_lua_check_dtype(L, 2);
   if (dt == t->dtype) { lua_settop(L, 1); return 1; }
-  sd_lua_push(L, sd_to_dtype(t, dt), "to");
+  sd_lua_push(L, sd_ad_to_dtype(t, dt), "to");
   return 1;
 }
 
@@ -431,7 +432,7 @@ static int m_view(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int64_t shape[SD_MAXDIM];
   int n = sd_lua_shape(L, 2, shape, NULL);
-  sd_lua_push(L, sd_view(t, n, shape), "view");
+  sd_lua_push(L, sd_ad_view(t, n, shape), "view");
   return 1;
 }
 
@@ -439,21 +440,21 @@ static int m_reshape(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int64_t shape[SD_MAXDIM];
   int n = sd_lua_shape(L, 2, shape, NULL);
-  sd_lua_push(L, sd_reshape(t, n, shape), "reshape");
+  sd_lua_push(L, sd_ad_reshape(t, n, shape), "reshape");
   return 1;
 }
 
 static int m_t(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   if (t->ndim > 2) return luaL_error(L, "t: expects a tensor with at most 2 dims, got %d; use transpose", t->ndim);
-  sd_lua_push(L, t->ndim < 2 ? sd_alias(t) : sd_transpose(t, 0, 1), "t");
+  sd_lua_push(L, t->ndim < 2 ? sd_ad_view(t, t->ndim, t->shape) : sd_ad_transpose(t, 0, 1), "t");
   return 1;
 }
 
 static int m_transpose(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int a = sd_lua_dim(L, 2, t), b = sd_lua_dim(L, 3, t);
-  sd_lua_push(L, sd_transpose(t, a, b), "transpose");
+  sd_lua_push(L, sd_ad_transpose(t, a, b), "transpose");
   return 1;
 }
 
@@ -468,7 +469,7 @@ static int m_permute(lua_State *L) {
     if (d < 1 || d > n) return luaL_error(L, "permute: dim %d out of range", (int)dims[i]);
     perm[i] = (int)d - 1;
   }
-  sd_lua_push(L, sd_permute(t, perm), "permute");
+  sd_lua_push(L, sd_ad_permute(t, perm), "permute");
   return 1;
 }
 
@@ -477,7 +478,7 @@ static int m_narrow(lua_State *L) {
   int d = sd_lua_dim(L, 2, t);
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
   if (start < 0) start += t->shape[d] + 1;
-  sd_lua_push(L, sd_narrow(t, d, start - 1, len), "narrow");
+  sd_lua_push(L, sd_ad_narrow(t, d, start - 1, len), "narrow");
   return 1;
 }
 
@@ -486,14 +487,14 @@ static int m_select(lua_State *L) {
   int d = sd_lua_dim(L, 2, t);
   lua_Integer i = luaL_checkinteger(L, 3);
   if (i < 0) i += t->shape[d] + 1;
-  sd_lua_push(L, sd_select(t, d, i - 1), "select");
+  sd_lua_push(L, sd_ad_select(t, d, i - 1), "select");
   return 1;
 }
 
 static int m_squeeze(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int d = lua_isnoneornil(L, 2) ? -1 : (t->ndim ? sd_lua_dim(L, 2, t) : -1);
-  sd_lua_push(L, sd_squeeze(t, d), "squeeze");
+  sd_lua_push(L, sd_ad_squeeze(t, d), "squeeze");
   return 1;
 }
 
@@ -504,7 +505,7 @@ static int m_unsqueeze(lua_State *L) {
   if (d < 1 || d > t->ndim + 1)
     return luaL_argerror(L, 2, lua_pushfstring(L, "dim %d out of range for unsqueeze of a %d-d tensor",
                                               (int)luaL_checkinteger(L, 2), t->ndim));
-  sd_lua_push(L, sd_unsqueeze(t, (int)d - 1), "unsqueeze");
+  sd_lua_push(L, sd_ad_unsqueeze(t, (int)d - 1), "unsqueeze");
   return 1;
 }
 
@@ -515,21 +516,21 @@ static int m_expand(lua_State *L) {
   int n;
   if (o) { n = o->ndim; memcpy(shape, o->shape, sizeof shape); }
   else n = sd_lua_shape(L, 2, shape, NULL);
-  sd_lua_push(L, sd_expand(t, n, shape), "expand");
+  sd_lua_push(L, sd_ad_expand(t, n, shape), "expand");
   return 1;
 }
 
 static int m_flatten(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int a = sd_lua_optdim(L, 2, t, 0), b = sd_lua_optdim(L, 3, t, t->ndim ? t->ndim - 1 : 0);
-  sd_lua_push(L, sd_flatten(t, a, b), "flatten");
+  sd_lua_push(L, sd_ad_flatten(t, a, b), "flatten");
   return 1;
 }
 
 static int m_unfold(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int d = sd_lua_dim(L, 2, t);
-  sd_lua_push(L, sd_unfold(t, d, luaL_checkinteger(L, 3), luaL_checkinteger(L, 4)), "unfold");
+  sd_lua_push(L, sd_ad_unfold(t, d, luaL_checkinteger(L, 3), luaL_checkinteger(L, 4)), "unfold");
   return 1;
 }
 
@@ -537,6 +538,7 @@ static int m_unfold(lua_State *L) {
 
 static int m_fill_(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
+  if (sd_check_inplace(t, "fill_") != SD_OK) return sd_lua_fail(L, "fill_");
   double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : luaL_checknumber(L, 2);
   if (t->dtype == SD_I64 && lua_isinteger(L, 2)) {
     sd_tensor *s = sd_lua_operand(L, 2, SD_I64);
@@ -551,7 +553,7 @@ static int m_fill_(lua_State *L) {
 static int m_copy_(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   sd_tensor *s = sd_lua_check(L, 2);
-  if (sd_copy_(t, s) != SD_OK) return sd_lua_fail(L, "copy_");
+  if (sd_check_inplace(t, "copy_") != SD_OK || sd_copy_(t, s) != SD_OK) return sd_lua_fail(L, "copy_");
   lua_settop(L, 1);
   return 1;
 }
@@ -565,7 +567,7 @@ static lua_Integer norm_index(lua_Integer i, int64_t size) { return i < 0 ? i + 
 static sd_tensor *index_view(lua_State *L, sd_tensor *t, int kidx) {
   if (lua_isinteger(L, kidx)) {
     if (t->ndim == 0) luaL_error(L, "cannot index a 0-d tensor");
-    return sd_select(t, 0, norm_index(lua_tointeger(L, kidx), t->shape[0]) - 1);
+    return sd_ad_select(t, 0, norm_index(lua_tointeger(L, kidx), t->shape[0]) - 1);
   }
   luaL_checktype(L, kidx, LUA_TTABLE);
   lua_Integer n = luaL_len(L, kidx);
@@ -579,7 +581,7 @@ static sd_tensor *index_view(lua_State *L, sd_tensor *t, int kidx) {
       int ok;
       lua_Integer k = lua_tointegerx(L, -1, &ok);
       if (!ok) { sd_release(v); luaL_error(L, "index entry %d is not an integer", (int)i); }
-      nv = sd_select(v, d, norm_index(k, v->shape[d]) - 1);
+      nv = sd_ad_select(v, d, norm_index(k, v->shape[d]) - 1);
     } else if (ty == LUA_TTABLE) {
       lua_Integer r[3] = {1, -1, 1};
       lua_Integer m = luaL_len(L, -1);
@@ -598,7 +600,7 @@ static sd_tensor *index_view(lua_State *L, sd_tensor *t, int kidx) {
         luaL_error(L, "index entry %d: range {%d, %d} out of bounds for dim %d of size %d", (int)i,
                    (int)r[0], (int)r[1], d + 1, (int)size);
       }
-      nv = sd_slice(v, d, a - 1, b, r[2]);
+      nv = sd_ad_slice(v, d, a - 1, b, r[2]);
       d++;
     } else {
       sd_release(v);
@@ -645,8 +647,16 @@ static int t_index(lua_State *L) {
 
 static int t_newindex(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
-  if (lua_type(L, 2) == LUA_TSTRING)
-    return luaL_error(L, "cannot set field '%s' of a tensor", lua_tostring(L, 2));
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    if (strcmp(lua_tostring(L, 2), "grad") != 0)
+      return luaL_error(L, "cannot set field '%s' of a tensor", lua_tostring(L, 2));
+    sd_tensor *g = lua_isnil(L, 3) ? NULL : sd_lua_check(L, 3);
+    if (g && !sd_same_shape(g, t)) return luaL_error(L, "grad: shape differs from the tensor's");
+    sd_release(t->grad);
+    t->grad = sd_retain(g);
+    return 0;
+  }
+  if (sd_check_inplace(t, "index assignment") != SD_OK) return sd_lua_fail(L, NULL);
   sd_tensor *k = sd_lua_test(L, 2);
   if (k) {
     if (k->dtype != SD_BOOL) return luaL_error(L, "assignment by index tensor: use index_copy_ or scatter_");
@@ -854,7 +864,8 @@ static const sd_reg *const fn_tables[] = {
   sd_tensor_random_fns, sd_tensor_io_fns, NULL};
 static const sd_reg *const method_tables[] = {
   sd_tensor_core_methods, sd_tensor_math_methods, sd_tensor_index_methods,
-  sd_tensor_linalg_methods, sd_tensor_random_methods, sd_tensor_io_methods, NULL};
+  sd_tensor_linalg_methods, sd_tensor_random_methods, sd_tensor_io_methods,
+  sd_autograd_methods, NULL};
 
 int sd_open_tensor(lua_State *L) {
   lua_newtable(L); /* module */

@@ -2,6 +2,7 @@
    tensor.cat/stack/one_hot. Dims are 1-based here (negative from the end);
    index tensors hold 1-based positions and pass through unshifted. */
 #include "lsonde.h"
+#include "../core/ad.h"
 #include "../core/index.h"
 
 /* --- argument helpers --- */
@@ -91,14 +92,14 @@ static int last_dim(const sd_tensor *t) { return t->ndim ? t->ndim - 1 : 0; }
 static int m_index_select(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int dim = sd_lua_dim(L, 2, t);
-  sd_lua_push(L, sd_index_select(t, dim, check_index(L, 3)), "index_select");
+  sd_lua_push(L, sd_ad_index_select(t, dim, check_index(L, 3)), "index_select");
   return 1;
 }
 
 static int m_gather(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int dim = sd_lua_dim(L, 2, t);
-  sd_lua_push(L, sd_gather(t, dim, check_index(L, 3)), "gather");
+  sd_lua_push(L, sd_ad_gather(t, dim, check_index(L, 3)), "gather");
   return 1;
 }
 
@@ -111,6 +112,8 @@ static int scatter_like(lua_State *L, scatter_fn fn, const char *name, bool copy
   int dim = sd_lua_dim(L, 2, t);
   sd_tensor *idx = check_index(L, 3);
   sd_tensor *src = check_value(L, 4, t->dtype);
+  sd_tensor *in[2] = {t, src};
+  if (sd_ad_nondiff(name, 2, in) != SD_OK) return sd_lua_fail(L, name); /* no rule yet */
   if (copy) t = sd_lua_push(L, sd_clone(t), name);
   else lua_pushvalue(L, 1);
   if (fn(t, dim, idx, src) != SD_OK) return sd_lua_fail(L, name);
@@ -132,7 +135,7 @@ static int m_index_fill(lua_State *L) { return scatter_like(L, sd_index_fill_, "
 
 static int m_masked_select(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
-  sd_lua_push(L, sd_masked_select(t, sd_lua_check(L, 2)), "masked_select");
+  sd_lua_push(L, sd_ad_masked_select(t, sd_lua_check(L, 2)), "masked_select");
   return 1;
 }
 
@@ -140,9 +143,13 @@ static int masked_fill(lua_State *L, bool copy) {
   const char *name = "masked_fill";
   sd_tensor *t = sd_lua_check(L, 1), *mask = sd_lua_check(L, 2);
   sd_tensor *v = check_value(L, 3, t->dtype);
-  if (copy) t = sd_lua_push(L, sd_clone(t), name);
-  else lua_pushvalue(L, 1);
-  if (sd_masked_fill_(t, mask, v) != SD_OK) return sd_lua_fail(L, name);
+  if (copy) {
+    sd_lua_push(L, sd_ad_masked_fill(t, mask, v), name);
+    return 1;
+  }
+  lua_pushvalue(L, 1);
+  if (sd_check_inplace(t, "masked_fill_") != SD_OK || sd_masked_fill_(t, mask, v) != SD_OK)
+    return sd_lua_fail(L, name);
   return 1;
 }
 
@@ -186,14 +193,14 @@ static sd_tensor **check_list(lua_State *L, int idx, const char *fn, int *n) {
 static int l_cat(lua_State *L) {
   int n, dim = raw_dim(L, 2, 1);
   sd_tensor **ts = check_list(L, 1, "cat", &n);
-  sd_lua_push(L, sd_cat(n, ts, dim), "cat");
+  sd_lua_push(L, sd_ad_cat(n, ts, dim), "cat");
   return 1;
 }
 
 static int l_stack(lua_State *L) {
   int n, dim = raw_dim(L, 2, 1);
   sd_tensor **ts = check_list(L, 1, "stack", &n);
-  sd_lua_push(L, sd_stack(n, ts, dim), "stack");
+  sd_lua_push(L, sd_ad_stack(n, ts, dim), "stack");
   return 1;
 }
 
@@ -203,7 +210,7 @@ static int push_pieces(lua_State *L, sd_tensor *t, int dim, int64_t n, const int
   lua_createtable(L, (int)n, 0);
   int64_t at = 0;
   for (int64_t i = 0; i < n; i++) {
-    sd_lua_push(L, sd_narrow(t, dim, at, sizes[i]), fn);
+    sd_lua_push(L, sd_ad_narrow(t, dim, at, sizes[i]), fn);
     lua_rawseti(L, -2, i + 1);
     at += sizes[i];
   }
@@ -278,8 +285,15 @@ static int sort_common(lua_State *L, bool values_too) {
   int dim, o = dim_and_opts(L, 2, t, &dim);
   bool desc = lua_isboolean(L, o) ? lua_toboolean(L, o) : opt_bool(L, o, "descending", false);
   if (sd_sort(t, dim, desc, &v, &i) != SD_OK) return sd_lua_fail(L, fn);
-  if (values_too) sd_lua_push(L, v, fn);
-  else sd_release(v);
+  if (values_too) {
+    sd_lua_push(L, i, fn);
+    sd_lua_push(L, v, fn);
+    sd_lua_push(L, sd_ad_take_along(t, dim, v, i), fn);
+    lua_replace(L, -2);
+    lua_insert(L, -2);
+    return 2;
+  }
+  sd_release(v);
   sd_lua_push(L, i, fn);
   return values_too ? 2 : 1;
 }
@@ -295,6 +309,8 @@ static int m_topk(lua_State *L) {
     return sd_lua_fail(L, "topk");
   sd_lua_push(L, v, "topk");
   sd_lua_push(L, i, "topk");
+  sd_lua_push(L, sd_ad_take_along(t, dim, v, i), "topk");
+  lua_replace(L, -3);
   return 2;
 }
 
@@ -306,6 +322,8 @@ static int m_kthvalue(lua_State *L) {
   if (sd_kthvalue(t, k, dim, keep, &v, &i) != SD_OK) return sd_lua_fail(L, "kthvalue");
   sd_lua_push(L, v, "kthvalue");
   sd_lua_push(L, i, "kthvalue");
+  sd_lua_push(L, sd_ad_take_along(t, dim, v, i), "kthvalue");
+  lua_replace(L, -3);
   return 2;
 }
 
@@ -346,7 +364,7 @@ static int m_flip(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int dims[SD_MAXDIM], n = read_dims(L, 2, dims);
   if (n == 0) return luaL_argerror(L, 2, "dims expected");
-  sd_lua_push(L, sd_flip(t, n, dims), "flip");
+  sd_lua_push(L, sd_ad_flip(t, n, dims), "flip");
   return 1;
 }
 
@@ -364,6 +382,7 @@ static int m_roll(lua_State *L) {
   } else if (ns != 1) {
     return luaL_error(L, "roll: %d shifts need as many dims", ns);
   }
+  if (sd_ad_nondiff("roll", 1, &t) != SD_OK) return sd_lua_fail(L, "roll");
   sd_lua_push(L, sd_roll(t, nd, shifts, dims), "roll");
   return 1;
 }
@@ -372,24 +391,26 @@ static int m_repeat(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   int64_t reps[SD_MAXDIM];
   int n = read_ints(L, 2, reps, SD_MAXDIM);
+  if (sd_ad_nondiff("repeat", 1, &t) != SD_OK) return sd_lua_fail(L, "repeat");
   sd_lua_push(L, sd_repeat(t, n, reps), "repeat");
   return 1;
 }
 
 static int m_tril(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
-  sd_lua_push(L, sd_tril(t, luaL_optinteger(L, 2, 0)), "tril");
+  sd_lua_push(L, sd_ad_tril(t, luaL_optinteger(L, 2, 0)), "tril");
   return 1;
 }
 
 static int m_triu(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
-  sd_lua_push(L, sd_triu(t, luaL_optinteger(L, 2, 0)), "triu");
+  sd_lua_push(L, sd_ad_triu(t, luaL_optinteger(L, 2, 0)), "triu");
   return 1;
 }
 
 static int m_diag(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
+  if (sd_ad_nondiff("diag", 1, &t) != SD_OK) return sd_lua_fail(L, "diag");
   sd_lua_push(L, sd_diag(t, luaL_optinteger(L, 2, 0)), "diag");
   return 1;
 }
@@ -397,6 +418,7 @@ static int m_diag(lua_State *L) {
 static int m_diagonal(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   lua_Integer k = luaL_optinteger(L, 2, 0);
+  if (sd_ad_nondiff("diagonal", 1, &t) != SD_OK) return sd_lua_fail(L, "diagonal");
   sd_lua_push(L, sd_diagonal(t, k, raw_dim(L, 3, 1), raw_dim(L, 4, 2)), "diagonal");
   return 1;
 }

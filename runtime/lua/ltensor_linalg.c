@@ -3,6 +3,7 @@
 #include "lsonde.h"
 #include "../core/blas.h"
 #include "../core/linalg.h"
+#include "../core/ad.h"
 
 /* --- products --- */
 
@@ -14,12 +15,26 @@ static int product(lua_State *L, product_fn f, const char *fn) {
   return 1;
 }
 
-static int l_matmul(lua_State *L) { return product(L, sd_matmul, "matmul"); }
-static int l_mm(lua_State *L) { return product(L, sd_mm, "mm"); }
-static int l_bmm(lua_State *L) { return product(L, sd_bmm, "bmm"); }
-static int l_mv(lua_State *L) { return product(L, sd_mv, "mv"); }
-static int l_dot(lua_State *L) { return product(L, sd_dot, "dot"); }
-static int l_outer(lua_State *L) { return product(L, sd_outer, "outer"); }
+/* Factorisations and distances have no gradient rule yet: refused on
+   inputs that need one (the explicit non-differentiable mark). */
+static sd_tensor *nondiff(lua_State *L, const char *fn, int n) {
+  sd_tensor *in[3] = {NULL, NULL, NULL};
+  for (int i = 0; i < n; i++) in[i] = sd_lua_check(L, i + 1);
+  if (sd_ad_nondiff(fn, n, in) != SD_OK) sd_lua_fail(L, fn);
+  return in[0];
+}
+
+static int nondiff_product(lua_State *L, product_fn f, const char *fn) {
+  nondiff(L, fn, 2);
+  return product(L, f, fn);
+}
+
+static int l_matmul(lua_State *L) { return product(L, sd_ad_matmul, "matmul"); }
+static int l_mm(lua_State *L) { return product(L, sd_ad_mm, "mm"); }
+static int l_bmm(lua_State *L) { return product(L, sd_ad_bmm, "bmm"); }
+static int l_mv(lua_State *L) { return product(L, sd_ad_mv, "mv"); }
+static int l_dot(lua_State *L) { return product(L, sd_ad_dot, "dot"); }
+static int l_outer(lua_State *L) { return product(L, sd_ad_outer, "outer"); }
 
 static double opt_number(lua_State *L, int idx, const char *key, double def) {
   if (!lua_istable(L, idx)) return def;
@@ -41,28 +56,28 @@ static bool opt_bool(lua_State *L, int idx, const char *key, bool def) {
 static int l_addmm(lua_State *L) {
   sd_tensor *c = sd_lua_check(L, 1), *a = sd_lua_check(L, 2), *b = sd_lua_check(L, 3);
   double beta = opt_number(L, 4, "beta", 1), alpha = opt_number(L, 4, "alpha", 1);
-  sd_lua_push(L, sd_addmm(c, a, b, beta, alpha), "addmm");
+  sd_lua_push(L, sd_ad_addmm(c, a, b, beta, alpha), "addmm");
   return 1;
 }
 
 /* --- LAPACK --- */
 
 static int l_cholesky(lua_State *L) {
-  sd_tensor *a = sd_lua_check(L, 1);
+  sd_tensor *a = nondiff(L, "cholesky", 1);
   sd_lua_push(L, sd_cholesky(a, opt_bool(L, 2, "upper", false)), "cholesky");
   return 1;
 }
 
-static int l_solve(lua_State *L) { return product(L, sd_solve, "solve"); }
-static int l_lstsq(lua_State *L) { return product(L, sd_lstsq, "lstsq"); }
+static int l_solve(lua_State *L) { return nondiff_product(L, sd_solve, "solve"); }
+static int l_lstsq(lua_State *L) { return nondiff_product(L, sd_lstsq, "lstsq"); }
 
 static int l_inverse(lua_State *L) {
-  sd_lua_push(L, sd_inverse(sd_lua_check(L, 1)), "inverse");
+  sd_lua_push(L, sd_inverse(nondiff(L, "inverse", 1)), "inverse");
   return 1;
 }
 
 static int l_det(lua_State *L) {
-  sd_lua_push(L, sd_det(sd_lua_check(L, 1)), "det");
+  sd_lua_push(L, sd_det(nondiff(L, "det", 1)), "det");
   return 1;
 }
 
@@ -75,29 +90,29 @@ static int push_results(lua_State *L, sd_status st, sd_tensor **r, int n, const 
 
 static int l_slogdet(lua_State *L) {
   sd_tensor *r[2];
-  return push_results(L, sd_slogdet(sd_lua_check(L, 1), &r[0], &r[1]), r, 2, "slogdet");
+  return push_results(L, sd_slogdet(nondiff(L, "slogdet", 1), &r[0], &r[1]), r, 2, "slogdet");
 }
 
 static int l_eigh(lua_State *L) {
   sd_tensor *r[2];
-  return push_results(L, sd_eigh(sd_lua_check(L, 1), &r[0], &r[1]), r, 2, "eigh");
+  return push_results(L, sd_eigh(nondiff(L, "eigh", 1), &r[0], &r[1]), r, 2, "eigh");
 }
 
 static int l_svd(lua_State *L) {
-  sd_tensor *a = sd_lua_check(L, 1), *r[3];
+  sd_tensor *a = nondiff(L, "svd", 1), *r[3];
   bool full = opt_bool(L, 2, "full_matrices", false);
   return push_results(L, sd_svd(a, full, &r[0], &r[1], &r[2]), r, 3, "svd");
 }
 
 static int l_qr(lua_State *L) {
   sd_tensor *r[2];
-  return push_results(L, sd_qr(sd_lua_check(L, 1), &r[0], &r[1]), r, 2, "qr");
+  return push_results(L, sd_qr(nondiff(L, "qr", 1), &r[0], &r[1]), r, 2, "qr");
 }
 
 /* --- distances --- */
 
 static int l_cdist(lua_State *L) {
-  sd_tensor *a = sd_lua_check(L, 1), *b = sd_lua_check(L, 2);
+  sd_tensor *a = nondiff(L, "cdist", 2), *b = sd_lua_check(L, 2);
   sd_lua_push(L, sd_cdist(a, b, opt_bool(L, 3, "squared", false)), "cdist");
   return 1;
 }

@@ -4,6 +4,7 @@
    integer tensor is f32), as PyTorch treats Python scalars. */
 #include "lsonde.h"
 #include "../core/ops.h"
+#include "../core/ad.h"
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -25,7 +26,7 @@ static void operands(lua_State *L, sd_tensor **a, sd_tensor **b) {
 static sd_tensor *scaled(lua_State *L, int idx, sd_tensor *b) {
   if (!lua_istable(L, idx) || lua_getfield(L, idx, "alpha") == LUA_TNIL) return b;
   sd_tensor *alpha = sd_lua_operand(L, lua_gettop(L), scalar_dtype(b->dtype));
-  b = sd_lua_push(L, sd_binary(SD_MUL, b, alpha), "alpha");
+  b = sd_lua_push(L, sd_ad_binary(SD_MUL, b, alpha), "alpha");
   lua_replace(L, 2);
   return b;
 }
@@ -34,7 +35,7 @@ static int binary(lua_State *L, sd_binop op) {
   sd_tensor *a, *b;
   operands(L, &a, &b);
   if (op == SD_ADD || op == SD_SUB) b = scaled(L, 3, b);
-  sd_lua_push(L, sd_binary(op, a, b), sd_binop_names[op]);
+  sd_lua_push(L, sd_ad_binary(op, a, b), sd_binop_names[op]);
   return 1;
 }
 
@@ -42,18 +43,21 @@ static int binary_(lua_State *L, sd_binop op) {
   sd_tensor *self = sd_lua_check(L, 1);
   sd_tensor *b = sd_lua_operand(L, 2, scalar_dtype(self->dtype));
   if (op == SD_ADD || op == SD_SUB) b = scaled(L, 3, b);
-  if (sd_binary_(op, self, b) != SD_OK) return sd_lua_fail(L, NULL);
+  if (sd_check_inplace(self, sd_binop_names[op]) != SD_OK || sd_binary_(op, self, b) != SD_OK)
+    return sd_lua_fail(L, NULL);
   lua_settop(L, 1);
   return 1;
 }
 
 static int unary(lua_State *L, sd_unop op) {
-  sd_lua_push(L, sd_unary(op, sd_lua_check(L, 1)), sd_unop_names[op]);
+  sd_lua_push(L, sd_ad_unary(op, sd_lua_check(L, 1)), sd_unop_names[op]);
   return 1;
 }
 
 static int unary_(lua_State *L, sd_unop op) {
-  if (sd_unary_(op, sd_lua_check(L, 1)) != SD_OK) return sd_lua_fail(L, NULL);
+  sd_tensor *x = sd_lua_check(L, 1);
+  if (sd_check_inplace(x, sd_unop_names[op]) != SD_OK || sd_unary_(op, x) != SD_OK)
+    return sd_lua_fail(L, NULL);
   lua_settop(L, 1);
   return 1;
 }
@@ -140,7 +144,7 @@ static int m_clamp(lua_State *L) {
   bool frac;
   clamp_bounds(L, x, &lo, &hi, &frac);
   if (frac) x = sd_lua_push(L, sd_to_dtype(x, SD_F32), "clamp");
-  sd_lua_push(L, sd_clamp(x, lo, hi), "clamp");
+  sd_lua_push(L, sd_ad_clamp(x, lo, hi), "clamp");
   return 1;
 }
 
@@ -152,7 +156,8 @@ static int m_clamp_(lua_State *L) {
   if (frac)
     return luaL_error(L, "clamp_: a fractional bound cannot clamp a %s tensor in place",
                       sd_dtype_name(x->dtype));
-  if (sd_clamp_(x, lo, hi) != SD_OK) return sd_lua_fail(L, "clamp_");
+  if (sd_check_inplace(x, "clamp_") != SD_OK || sd_clamp_(x, lo, hi) != SD_OK)
+    return sd_lua_fail(L, "clamp_");
   lua_settop(L, 1);
   return 1;
 }
@@ -164,7 +169,7 @@ static int l_where(lua_State *L) {
   sd_dtype def = ta ? ta->dtype : tb ? tb->dtype : SD_F32;
   sd_tensor *a = sd_lua_operand(L, 2, scalar_dtype(def));
   sd_tensor *b = sd_lua_operand(L, 3, scalar_dtype(ta ? ta->dtype : def));
-  sd_lua_push(L, sd_where(cond, a, b), "where");
+  sd_lua_push(L, sd_ad_where(cond, a, b), "where");
   return 1;
 }
 
@@ -172,7 +177,7 @@ static int l_where(lua_State *L) {
 static int m_where(lua_State *L) {
   sd_tensor *x = sd_lua_check(L, 1), *cond = sd_lua_check(L, 2);
   sd_tensor *y = sd_lua_operand(L, 3, scalar_dtype(x->dtype));
-  sd_lua_push(L, sd_where(cond, x, y), "where");
+  sd_lua_push(L, sd_ad_where(cond, x, y), "where");
   return 1;
 }
 
@@ -214,7 +219,7 @@ static redargs reduce_args(lua_State *L, int idx, const sd_tensor *x) {
 static int reduce(lua_State *L, sd_redop op, double arg) {
   sd_tensor *x = sd_lua_check(L, 1);
   redargs r = reduce_args(L, 2, x);
-  sd_lua_push(L, sd_reduce(op, x, r.dim, r.keepdim, arg), sd_redop_names[op]);
+  sd_lua_push(L, sd_ad_reduce(op, x, r.dim, r.keepdim, arg), sd_redop_names[op]);
   return 1;
 }
 
@@ -239,7 +244,7 @@ static int spread(lua_State *L, sd_redop op) {
     if (lua_getfield(L, r.opts, "correction") != LUA_TNIL) correction = luaL_checknumber(L, -1);
     lua_pop(L, 2);
   }
-  sd_lua_push(L, sd_reduce(op, x, r.dim, r.keepdim, correction), sd_redop_names[op]);
+  sd_lua_push(L, sd_ad_reduce(op, x, r.dim, r.keepdim, correction), sd_redop_names[op]);
   return 1;
 }
 
@@ -259,7 +264,7 @@ static int m_norm(lua_State *L) {
     p = luaL_checknumber(L, 2);
   }
   redargs r = reduce_args(L, 3, x);
-  sd_lua_push(L, sd_reduce(SD_NORM, x, r.dim, r.keepdim, p), "norm");
+  sd_lua_push(L, sd_ad_reduce(SD_NORM, x, r.dim, r.keepdim, p), "norm");
   return 1;
 }
 
@@ -270,13 +275,15 @@ static int extreme(lua_State *L, sd_redop op, sd_binop elementwise) {
   if (sd_lua_test(L, 2)) return binary(L, elementwise);
   redargs r = reduce_args(L, 2, x);
   if (r.dim == SD_NODIM) {
-    sd_lua_push(L, sd_reduce(op, x, SD_NODIM, r.keepdim, 0), fn);
+    sd_lua_push(L, sd_ad_reduce(op, x, SD_NODIM, r.keepdim, 0), fn);
     return 1;
   }
   sd_tensor *v, *i;
   if (sd_reduce_indexed(op, x, r.dim, r.keepdim, &v, &i) != SD_OK) return sd_lua_fail(L, fn);
   sd_lua_push(L, v, fn);
   sd_lua_push(L, i, fn);
+  sd_lua_push(L, sd_ad_take_along(x, r.dim, v, i), fn); /* values, recorded */
+  lua_replace(L, -3);
   return 2;
 }
 
@@ -285,7 +292,7 @@ static int m_min(lua_State *L) { return extreme(L, SD_AMIN, SD_MINIMUM); }
 
 static int dimwise(lua_State *L, sd_dimop op) {
   sd_tensor *x = sd_lua_check(L, 1);
-  sd_lua_push(L, sd_dimwise(op, x, sd_lua_dim(L, 2, x)), sd_dimop_names[op]);
+  sd_lua_push(L, sd_ad_dimwise(op, x, sd_lua_dim(L, 2, x)), sd_dimop_names[op]);
   return 1;
 }
 

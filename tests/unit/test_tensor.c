@@ -28,6 +28,8 @@ START_TEST(rejects_bad_shapes) {
   int64_t huge[3] = {1 << 30, 1 << 30, 1 << 30};
   ck_assert_ptr_null(sd_empty(SD_F32, 3, huge));
   ck_assert(strstr(sd_errmsg(), "too large") != NULL);
+  int64_t zero_huge[3] = {0, (int64_t)1 << 40, (int64_t)1 << 40}; /* strides would overflow */
+  ck_assert_ptr_null(sd_empty(SD_F32, 3, zero_huge));
   int64_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
   ck_assert_ptr_null(sd_empty(SD_F32, 9, nine));
 }
