@@ -126,7 +126,9 @@ static const sd_reg sonde_fns[] = {
 static const luaL_Reg cmodules[] = {
   {"tensor", sd_open_tensor},
   {"data", sd_open_data},
+  {"autograd", sd_open_autograd},
   {"optim.kernels", sd_open_optim_kernels},
+  {"nn.functional", sd_open_nn_functional},
   {NULL, NULL},
 };
 

@@ -57,8 +57,10 @@ void sd_lua_pace(lua_State *L);
 int luaopen_sonde(lua_State *L);
 int sd_open_tensor(lua_State *L);
 int sd_open_data(lua_State *L);
-int sd_open_optim_kernels(lua_State *L);
 int sd_open_generator(lua_State *L); /* the Generator type (ltensor_random.c) */
+int sd_open_autograd(lua_State *L);
+int sd_open_optim_kernels(lua_State *L);
+int sd_open_nn_functional(lua_State *L);
 
 /* Method and function tables contributed by each binding file of the
    tensor module (ltensor*.c); sd_open_tensor registers them all. */
@@ -68,6 +70,7 @@ extern const sd_reg sd_tensor_index_fns[], sd_tensor_index_methods[];
 extern const sd_reg sd_tensor_linalg_fns[], sd_tensor_linalg_methods[];
 extern const sd_reg sd_tensor_random_fns[], sd_tensor_random_methods[];
 extern const sd_reg sd_tensor_io_fns[], sd_tensor_io_methods[];
+extern const sd_reg sd_autograd_methods[];
 /* Metamethods (__add, __unm, ...) contributed by ltensor_math.c. */
 extern const sd_reg sd_tensor_math_meta[];
 
