@@ -1,6 +1,7 @@
 # train_torch.py: PyTorch's side of bench_train.sh, the same models, data
 # order policy (shuffled index batches), optimizer and batch as
-# train_sonde.lua. Prints "time <train seconds>" and "acc <test accuracy>".
+# train_sonde.lua: pixels kept as uint8, each batch converted to float in
+# [0, 1] (torchvision converts per sample). Prints "time <train seconds>" and "acc <test accuracy>".
 # usage: python3 bench/train_torch.py mlp|cnn threads
 import gzip, sys, time
 import numpy as np
@@ -18,7 +19,7 @@ def idx(name, off):
         return np.frombuffer(f.read(), np.uint8, offset=off)
 
 def split(prefix):
-    x = torch.from_numpy(idx(prefix + "-images-idx3-ubyte.gz", 16).astype(np.float32) / 255).view(-1, 1, 28, 28)
+    x = torch.from_numpy(idx(prefix + "-images-idx3-ubyte.gz", 16).copy()).view(-1, 1, 28, 28)
     y = torch.from_numpy(idx(prefix + "-labels-idx1-ubyte.gz", 8).astype(np.int64))
     return x, y
 
@@ -37,7 +38,7 @@ t0 = time.perf_counter()
 perm = torch.randperm(X.shape[0])
 for i in range(0, X.shape[0], 128):
     b = perm[i:i + 128]
-    xb, yb = X.index_select(0, b), y.index_select(0, b)
+    xb, yb = X.index_select(0, b).float().div_(255), y.index_select(0, b)
     opt.zero_grad()
     loss = F.cross_entropy(model(xb), yb)
     loss.backward()
@@ -45,6 +46,6 @@ for i in range(0, X.shape[0], 128):
 dt = time.perf_counter() - t0
 model.eval()
 with torch.no_grad():
-    acc = sum((model(Xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item() for i in range(0, Xt.shape[0], 1000)) / Xt.shape[0]
+    acc = sum((model(Xt[i:i + 1000].float().div_(255)).argmax(1) == yt[i:i + 1000]).sum().item() for i in range(0, Xt.shape[0], 1000)) / Xt.shape[0]
 print("time %.6f" % dt)
 print("acc %.4f" % acc)
