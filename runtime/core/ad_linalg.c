@@ -66,26 +66,41 @@ sd_tensor *sd_ad_matmul(const sd_tensor *a, const sd_tensor *b) {
   return out;
 }
 
-static sd_tensor *need_dims(const char *fn, const sd_tensor *a, int da, const sd_tensor *b, int db) {
-  if (a->ndim != da || b->ndim != db) {
-    char x[128], y[128];
-    sd_error(SD_ESHAPE, "%s: expects %d-d and %d-d tensors, got %s and %s", fn, da, db,
-             sd_shape_str(a, x, sizeof x), sd_shape_str(b, y, sizeof y));
-    return NULL;
-  }
+/* Products of fixed ranks: the raw op reports a wrong rank in its words;
+   the right ranks go through matmul, which records. */
+typedef sd_tensor *(*raw_product)(const sd_tensor *, const sd_tensor *);
+
+static sd_tensor *ranked(raw_product raw, const sd_tensor *a, int da, const sd_tensor *b, int db) {
+  if (a->ndim != da || b->ndim != db) return raw(a, b);
   return sd_ad_matmul(a, b);
 }
 
-sd_tensor *sd_ad_mm(const sd_tensor *a, const sd_tensor *b) { return need_dims("mm", a, 2, b, 2); }
-sd_tensor *sd_ad_bmm(const sd_tensor *a, const sd_tensor *b) { return need_dims("bmm", a, 3, b, 3); }
-sd_tensor *sd_ad_mv(const sd_tensor *a, const sd_tensor *b) { return need_dims("mv", a, 2, b, 1); }
-sd_tensor *sd_ad_dot(const sd_tensor *a, const sd_tensor *b) { return need_dims("dot", a, 1, b, 1); }
+sd_tensor *sd_ad_mm(const sd_tensor *a, const sd_tensor *b) { return ranked(sd_mm, a, 2, b, 2); }
+sd_tensor *sd_ad_bmm(const sd_tensor *a, const sd_tensor *b) {
+  if (a->ndim == 3 && b->ndim == 3 && a->shape[0] != b->shape[0]) return sd_bmm(a, b);
+  return ranked(sd_bmm, a, 3, b, 3);
+}
+sd_tensor *sd_ad_mv(const sd_tensor *a, const sd_tensor *b) { return ranked(sd_mv, a, 2, b, 1); }
+/* dot keeps its own forward (summed in f64, in order): d/da = g b, d/db = g a */
+static sd_status dot_bw(sd_node *n, sd_tensor *g, sd_tensor **gin) {
+  for (int i = 0; i < 2; i++)
+    if (n->need[i] && !(gin[i] = sd_ad_binary(SD_MUL, g, n->saved[1 - i]))) return SD_EMEM;
+  return SD_OK;
+}
+
+sd_tensor *sd_ad_dot(const sd_tensor *a, const sd_tensor *b) {
+  sd_tensor *out = sd_dot(a, b), *in[2] = {(sd_tensor *)a, (sd_tensor *)b};
+  if (!out || !sd_needs_grad(2, in)) return out;
+  sd_node *n = sd_node_new("dot", dot_bw, 2, in);
+  if (!n) { sd_release(out); return NULL; }
+  sd_node_save(n, 0, in[0]);
+  sd_node_save(n, 1, in[1]);
+  sd_node_attach(n, out);
+  return out;
+}
 
 sd_tensor *sd_ad_outer(const sd_tensor *a, const sd_tensor *b) {
-  if (a->ndim != 1 || b->ndim != 1) {
-    sd_error(SD_ESHAPE, "outer: expects two 1-d tensors, got %d-d and %d-d", a->ndim, b->ndim);
-    return NULL;
-  }
+  if (a->ndim != 1 || b->ndim != 1) return sd_outer(a, b);
   sd_tensor *a2 = sd_ad_unsqueeze(a, 1), *b2 = sd_ad_unsqueeze(b, 0);
   sd_tensor *out = a2 && b2 ? sd_ad_matmul(a2, b2) : NULL;
   sd_release(a2);
