@@ -207,9 +207,14 @@ void sd_repl(lua_State *L) {
   /* the printer and completer, from stdlib/repl.lua */
   lua_getglobal(L, "require");
   lua_pushliteral(L, "repl");
-  int have_repl = sd_docall(L, 1, 1) == LUA_OK && lua_istable(L, -1);
-  if (!have_repl) sd_report(L, LUA_ERRRUN);
-  else sd_complete_init(L, lua_gettop(L));
+  int status = sd_docall(L, 1, 1);
+  int have_repl = status == LUA_OK && lua_istable(L, -1);
+  if (have_repl) sd_complete_init(L, lua_gettop(L));
+  else { /* plain print, no completion */
+    if (status == LUA_OK) lua_pop(L, 1);
+    else sd_report(L, status);
+    lua_pushnil(L);
+  }
   int repl_index = lua_gettop(L);
   history_open();
   printf("sonde %s (%s)  help() for help, ?name for a function, Ctrl-D to exit\n",
@@ -218,7 +223,7 @@ void sd_repl(lua_State *L) {
   for (;;) {
     lua_settop(L, repl_index);
     int nargs;
-    int status = read_chunk(L, &nargs);
+    status = read_chunk(L, &nargs);
     if (status == -1) break;
     if (status == -2) continue;
     history_add(lua_tostring(L, -2 - nargs));
