@@ -691,7 +691,7 @@ function nn.fit(model, loader, opts)
           local w = 24
           local fill = math.floor(w * step / nsteps)
           io.stdout:write(string.format("\repoch %d/%d [%s%s] %d/%d loss %.4f %.0f samples/s ", epoch, epochs,
-            string.rep("=", fill), string.rep(" ", w - fill), step, nsteps, l, n / math.max(now - t0, 1e-9)))
+            string.rep("=", fill), string.rep(" ", w - fill), step, nsteps, total / n, n / math.max(now - t0, 1e-9)))
           io.stdout:flush()
         end
       end

@@ -19,6 +19,7 @@ local function new_optimizer(cls, name, params, opts, defaults)
     error(name .. ": expected a list of tensors or of parameter groups", 3)
   end
   local groups = tensor.is_tensor(params[1]) and { { params = params } } or params
+  if #groups == 0 then error(name .. ": empty parameter list", 3) end
   local self = setmetatable({ param_groups = {}, state = {}, name = name }, cls)
   for gi, g in ipairs(groups) do
     local group = {}

@@ -100,6 +100,7 @@ T.test("defaults are PyTorch's", function()
   T.eq(a.param_groups[1].weight_decay, 0)
   T.eq(w.param_groups[1].weight_decay, 1e-2)
   T.raises(function() optim.SGD({ p }) end, "lr is required")
+  T.raises(function() optim.Adam({}) end, "Adam: empty parameter list")
 end)
 
 T.test("f32 parameters follow the f64 result", function()
