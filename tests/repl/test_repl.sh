@@ -16,7 +16,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 tmp=$(mktemp -d)
 T="tmux -L sonde-repl-test-$$ -f /dev/null"
-trap '$T kill-server 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
+trap '$T kill-server 2>/dev/null; rm -rf "$tmp"' EXIT HUP INT TERM
 HIST=$tmp/history
 
 # The session runs sonde, then reports its exit status and waits.
@@ -25,7 +25,7 @@ start() { # session name; the previous session ends once the new one runs
   old=$S
   S=$1
   $T new-session -d -s "$S" -x 200 -y 50 \
-    "env INPUTRC=/dev/null SONDE_HISTORY=$HIST $SONDE; echo SONDE-EXIT=\$?; sleep 600"
+    "env INPUTRC=/dev/null SONDE_HISTORY=$HIST $SONDE; echo SONDE-EXIT=\$?; sleep 120"
   $T set-option -t "$S" history-limit 5000 >/dev/null
   [ "$old" != "$S" ] && $T kill-session -t "$old" 2>/dev/null
 }
