@@ -8,37 +8,62 @@
 
 #define DOCS_KEY "sonde.docs"
 
-static void docs_table(lua_State *L) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+/* The C tables' docs are turned into Lua tables only when someone asks
+   (help, completion, editors): building ~300 of them at every start would
+   cost a third of a millisecond. The sd_reg arrays are static, so keeping
+   pointers to them is enough; the list is shared by every Lua state. */
+typedef struct { const char *prefix; char sep; const sd_reg *regs; } pending_docs;
+static pending_docs pending[128];
+static int npending;
+
+static void add_docs(lua_State *L, int docs, const pending_docs *p) {
+  char name[128];
+  for (const sd_reg *r = p->regs; r->name; r++) {
+    if (p->prefix) snprintf(name, sizeof name, "%s%c%s", p->prefix, p->sep, r->name);
+    else snprintf(name, sizeof name, "%s", r->name);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, r->sig ? r->sig : name);
+    lua_setfield(L, -2, "sig");
+    lua_pushstring(L, r->doc ? r->doc : "");
+    lua_setfield(L, -2, "doc");
+    lua_setfield(L, docs, name);
   }
 }
 
+/* Pushes this state's doc table, making it on first use. */
+static void docs_table(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+  for (int i = 0; i < npending; i++) add_docs(L, lua_gettop(L), &pending[i]);
+}
+
 void sd_lua_doc(lua_State *L, const char *name, const char *sig, const char *doc) {
+  sd_reg one[2] = {{name, NULL, sig, doc}, {NULL, NULL, NULL, NULL}};
+  pending_docs p = {NULL, 0, one};
   docs_table(L);
-  lua_createtable(L, 0, 3);
-  lua_pushstring(L, name);
-  lua_setfield(L, -2, "name");
-  lua_pushstring(L, sig ? sig : name);
-  lua_setfield(L, -2, "sig");
-  lua_pushstring(L, doc ? doc : "");
-  lua_setfield(L, -2, "doc");
-  lua_setfield(L, -2, name);
+  add_docs(L, lua_gettop(L), &p);
   lua_pop(L, 1);
 }
 
 void sd_lua_register(lua_State *L, int idx, const char *prefix, char sep, const sd_reg *regs) {
   idx = lua_absindex(L, idx);
-  char name[128];
-  for (; regs->name; regs++) {
-    lua_pushcfunction(L, regs->fn);
-    lua_setfield(L, idx, regs->name);
-    snprintf(name, sizeof name, "%s%c%s", prefix, sep, regs->name);
-    sd_lua_doc(L, name, regs->sig, regs->doc);
+  for (const sd_reg *r = regs; r->name; r++) {
+    lua_pushcfunction(L, r->fn);
+    lua_setfield(L, idx, r->name);
   }
+  pending_docs p = {prefix, sep, regs};
+  int known = 0;
+  for (int i = 0; i < npending; i++)
+    known |= pending[i].regs == regs && strcmp(pending[i].prefix, prefix) == 0;
+  if (!known && npending < (int)(sizeof pending / sizeof pending[0])) pending[npending++] = p;
+  /* a state whose doc table exists already gets them now */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY) == LUA_TTABLE) add_docs(L, lua_gettop(L), &p);
+  lua_pop(L, 1);
 }
 
 /* sonde.doc(name, sig, doc): record a doc from Lua code (the stdlib). */

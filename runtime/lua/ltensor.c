@@ -877,7 +877,7 @@ int sd_open_tensor(lua_State *L) {
   int methods = lua_gettop(L);
   for (int i = 0; method_tables[i]; i++) sd_lua_register(L, methods, "Tensor", ':', method_tables[i]);
   lua_pushvalue(L, methods);
-  lua_setfield(L, -3, "Tensor"); /* tensor.Tensor: the method table, for completion */
+  lua_setfield(L, -4, "Tensor"); /* tensor.Tensor: the method table, for completion */
   lua_pushvalue(L, methods);
   lua_pushcclosure(L, t_index, 1);
   lua_setfield(L, mt, "__index");
