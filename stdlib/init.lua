@@ -6,3 +6,9 @@ setmetatable(_G, {
     if preload[name] and name ~= "init" then return require(name) end
   end,
 })
+
+-- data.loader lives in Lua (stdlib/data_loader.lua), loaded on first call.
+local data = package.loaded.data
+if data and not data.loader then
+  data.loader = function(...) return require("data_loader")(...) end
+end
