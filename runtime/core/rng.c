@@ -141,7 +141,7 @@ static void fill_task(int64_t b, int64_t e, void *vj) {
            value's probability is off 1/range by under range/2^64 (< 2^-32
            relative for ranges up to 2^32). */
         uint64_t v = (uint64_t)(((unsigned __int128)w64(xk) * j->range) >> 64);
-        sd_seti_ptr(j->dt, j->out + i * (int64_t)sd_dtype_size(j->dt), j->lo + (int64_t)v);
+        sd_seti_ptr(j->dt, j->out + i * (int64_t)sd_dtype_size(j->dt), (int64_t)((uint64_t)j->lo + v));
         break;
       }
       case K_BERNOULLI:
@@ -227,9 +227,6 @@ sd_status sd_bernoulli_(sd_tensor *t, sd_gen *g, const sd_tensor *p, double pval
       return sd_error(SD_EARG, "bernoulli: probability must be in [0, 1], got %g", pval);
     return run_fill(t, g, &j);
   }
-  if (!sd_dtype_is_float(p->dtype))
-    return sd_error(SD_EARG, "bernoulli: probabilities must be f32 or f64, got %s",
-                    sd_dtype_name(p->dtype));
   sd_tensor *pe = sd_expand(p, t->ndim, t->shape);
   if (!pe) {
     char a[128], b[128];
@@ -243,8 +240,9 @@ sd_status sd_bernoulli_(sd_tensor *t, sd_gen *g, const sd_tensor *p, double pval
   const double *pv = sd_data(pd);
   for (int64_t i = 0, n = sd_numel(pd); i < n; i++)
     if (!(pv[i] >= 0 && pv[i] <= 1)) {
+      sd_error(SD_EARG, "bernoulli: probabilities must be in [0, 1], got %g", pv[i]);
       sd_release(pd);
-      return sd_error(SD_EARG, "bernoulli: probabilities must be in [0, 1], got %g", pv[i]);
+      return SD_EARG;
     }
   j.p = pv;
   st = run_fill(t, g, &j);
@@ -292,10 +290,9 @@ static int keyed_cmp(const void *a, const void *b) {
    the k smallest keys, in order, are a draw without replacement. */
 sd_tensor *sd_multinomial(const sd_tensor *probs, int64_t k, bool replacement, sd_gen *g) {
   char sh[128];
-  if (!sd_dtype_is_float(probs->dtype) || probs->ndim < 1 || probs->ndim > 2 ||
-      probs->shape[probs->ndim - 1] == 0) {
-    sd_error(SD_EARG, "multinomial: needs a non-empty 1-d or 2-d float tensor of weights, got %s %s",
-             sd_dtype_name(probs->dtype), sd_shape_str(probs, sh, sizeof sh));
+  if (probs->ndim < 1 || probs->ndim > 2 || probs->shape[probs->ndim - 1] == 0) {
+    sd_error(SD_EARG, "multinomial: needs a non-empty 1-d or 2-d tensor of weights, got %s",
+             sd_shape_str(probs, sh, sizeof sh));
     return NULL;
   }
   int64_t rows = probs->ndim == 2 ? probs->shape[0] : 1, m = probs->shape[probs->ndim - 1];

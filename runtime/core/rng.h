@@ -45,7 +45,7 @@ sd_status sd_bernoulli_(sd_tensor *t, sd_gen *g, const sd_tensor *p, double pval
 /* A random permutation of 1..n (1-based int64), by Fisher-Yates. */
 sd_tensor *sd_randperm(int64_t n, sd_gen *g);
 /* Samples of category indices (1-based int64) from the rows of probs (1-d
-   or 2-d, non-negative weights, any scale): [k] or [rows, k]. Without
+   or 2-d, non-negative weights of any dtype and scale): [k] or [rows, k]. Without
    replacement k must not exceed the number of categories. */
 sd_tensor *sd_multinomial(const sd_tensor *probs, int64_t k, bool replacement, sd_gen *g);
 
