@@ -33,6 +33,6 @@ for xb, yb in train do
   opt:step()
 end
 local dt = tensor.clock() - t0
-local ev = nn.evaluate(model, loader(Xt, yt, { batch = 1000, transform = to_unit }))
+local ev = nn.evaluate(model, loader(Xt, yt, { batch = 250, transform = to_unit }))
 print(string.format("time %.6f", dt))
 print(string.format("acc %.4f", ev.acc))

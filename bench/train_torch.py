@@ -46,6 +46,7 @@ for i in range(0, X.shape[0], 128):
 dt = time.perf_counter() - t0
 model.eval()
 with torch.no_grad():
-    acc = sum((model(Xt[i:i + 1000].float().div_(255)).argmax(1) == yt[i:i + 1000]).sum().item() for i in range(0, Xt.shape[0], 1000)) / Xt.shape[0]
+    acc = sum((model(Xt[i:i + 250].float().div_(255)).argmax(1) == yt[i:i + 250]).sum().item()
+              for i in range(0, Xt.shape[0], 250)) / Xt.shape[0]
 print("time %.6f" % dt)
 print("acc %.4f" % acc)
