@@ -78,7 +78,7 @@ deps:
 
 # The suite: C units (Check) and Lua tests, totalled in one line.
 check: all
-	@sh tests/run.sh $(B) $(PROG)
+	@sh tests/run.sh $(B) $(abspath $(PROG))
 
 test: deps
 	@$(MAKE) --no-print-directory check

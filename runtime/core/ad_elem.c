@@ -120,7 +120,7 @@ sd_tensor *sd_ad_binary(sd_binop op, const sd_tensor *x, const sd_tensor *y) {
   if (!n) { sd_release(out); return NULL; }
   n->iarg[0] = op;
   if (op != SD_ADD && op != SD_SUB) { sd_node_save(n, 0, in[0]); sd_node_save(n, 1, in[1]); }
-  if (op == SD_POW) sd_node_save(n, 2, out);
+  if (op == SD_POW) sd_node_save_output(n, 2, out);
   sd_node_attach(n, out);
   return out;
 }
@@ -196,7 +196,7 @@ sd_tensor *sd_ad_unary(sd_unop op, const sd_tensor *x) {
   sd_node_save(n, 0, (sd_tensor *)x);
   if (op == SD_EXP || op == SD_EXPM1 || op == SD_SQRT || op == SD_RSQRT || op == SD_TANH ||
       op == SD_SIGMOID || op == SD_RELU || op == SD_RECIPROCAL)
-    sd_node_save(n, 1, out);
+    sd_node_save_output(n, 1, out);
   sd_node_attach(n, out);
   return out;
 }
@@ -335,7 +335,7 @@ sd_tensor *sd_ad_reduce(sd_redop op, const sd_tensor *x, int dim, bool keepdim, 
   n->iarg[1] = keepdim;
   n->iarg[2] = op;
   n->farg[0] = arg;
-  if (op != SD_SUM && op != SD_MEAN) { sd_node_save(n, 0, (sd_tensor *)x); sd_node_save(n, 1, out); }
+  if (op != SD_SUM && op != SD_MEAN) { sd_node_save(n, 0, (sd_tensor *)x); sd_node_save_output(n, 1, out); }
   sd_node_attach(n, out);
   return out;
 }
@@ -383,7 +383,7 @@ sd_tensor *sd_ad_dimwise(sd_dimop op, const sd_tensor *x, int dim) {
   n->iarg[0] = dim < 0 ? dim + x->ndim : dim;
   n->iarg[1] = op;
   sd_node_save(n, 0, (sd_tensor *)x);
-  sd_node_save(n, 1, out);
+  sd_node_save_output(n, 1, out);
   sd_node_attach(n, out);
   return out;
 }

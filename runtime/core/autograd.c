@@ -57,6 +57,13 @@ void sd_node_save(sd_node *n, int slot, sd_tensor *t) {
   n->saved_version[slot] = t ? t->storage->version : 0;
 }
 
+void sd_node_save_output(sd_node *n, int slot, sd_tensor *out) {
+  sd_tensor *a = sd_alias(out);
+  sd_node_save(n, slot, a); /* without its alias the node keeps nothing on failure */
+  sd_release(a);
+  if (a) n->saved_output |= 1u << slot;
+}
+
 void sd_node_attach(sd_node *n, sd_tensor *out) {
   sd_node_release(out->grad_fn);
   out->grad_fn = n;
@@ -274,7 +281,21 @@ static sd_status run(int nroot, sd_tensor *const *roots, sd_tensor *const *grads
     if ((st = sd_check_interrupt()) != SD_OK) { sd_release(g); goto done; }
     sd_tensor **gin = calloc((size_t)n->nin + 1, sizeof *gin);
     if (!gin) { sd_release(g); st = sd_error(SD_EMEM, "backward: out of memory"); goto done; }
+    if (create_graph) /* lend the saved outputs their history */
+      for (int s = 0; s < SD_NODE_MAXSAVED; s++)
+        if (n->saved_output >> s & 1 && n->saved[s]) {
+          n->saved[s]->grad_fn = n;
+          n->saved[s]->requires_grad = true;
+          n->refcount++;
+        }
     st = n->backward(n, g, gin);
+    if (create_graph)
+      for (int s = 0; s < SD_NODE_MAXSAVED; s++)
+        if (n->saved_output >> s & 1 && n->saved[s] && n->saved[s]->grad_fn == n) {
+          n->saved[s]->grad_fn = NULL;
+          n->saved[s]->requires_grad = false;
+          n->refcount--;
+        }
     sd_release(g);
     if (!retain_graph) { /* as PyTorch: only a node that saved something cannot run twice */
       for (int s = 0; s < SD_NODE_MAXSAVED; s++) n->freed |= n->saved[s] != NULL;

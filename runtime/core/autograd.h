@@ -36,6 +36,7 @@ struct sd_node {
   bool *need;                            /* set by the engine before the rule runs */
   sd_tensor *saved[SD_NODE_MAXSAVED];
   uint32_t saved_version[SD_NODE_MAXSAVED];
+  unsigned saved_output;                 /* bit i: saved[i] is this node's output */
   int64_t iarg[2 * SD_MAXDIM];           /* op arguments: dims, sizes, ... */
   double farg[4];
   void *extra;                           /* rule-owned data, freed with free() */
@@ -56,6 +57,11 @@ bool sd_needs_grad(int nin, sd_tensor *const *in);
 sd_node *sd_node_new(const char *name, sd_backward_fn bw, int nin, sd_tensor *const *in);
 /* Keep t for the rule (retained; its storage version is checked at backward). */
 void sd_node_save(sd_node *n, int slot, sd_tensor *t);
+/* Keep the node's own output for the rule, without a cycle: an alias with
+   no history is saved, and the engine lends it the node as grad_fn while
+   the rule runs in create_graph mode, so gradients of gradients still
+   flow through it. */
+void sd_node_save_output(sd_node *n, int slot, sd_tensor *out);
 /* Make n the grad_fn of out (takes over the reference to n). */
 void sd_node_attach(sd_node *n, sd_tensor *out);
 void sd_node_release(sd_node *n);

@@ -37,6 +37,8 @@ int sd_lua_fail(lua_State *L, const char *fn);
 sd_tensor *sd_lua_push(lua_State *L, sd_tensor *t, const char *fn);
 sd_tensor *sd_lua_check(lua_State *L, int idx);
 sd_tensor *sd_lua_test(lua_State *L, int idx); /* NULL when not a tensor */
+/* A tensor an in-place op may write: not one that needs grad in grad mode. */
+sd_tensor *sd_lua_check_inplace(lua_State *L, int idx, const char *fn);
 /* A tensor from a tensor or a Lua number (0-d, of dtype dt when a number). */
 sd_tensor *sd_lua_operand(lua_State *L, int idx, sd_dtype dt);
 

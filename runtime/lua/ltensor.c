@@ -30,6 +30,12 @@ sd_tensor *sd_lua_check(lua_State *L, int idx) {
   return t;
 }
 
+sd_tensor *sd_lua_check_inplace(lua_State *L, int idx, const char *fn) {
+  sd_tensor *t = sd_lua_check(L, idx);
+  if (sd_check_inplace(t, fn) != SD_OK) sd_lua_fail(L, fn);
+  return t;
+}
+
 sd_tensor *sd_lua_operand(lua_State *L, int idx, sd_dtype dt) {
   sd_tensor *t = sd_lua_test(L, idx);
   if (t) return t;
@@ -537,8 +543,7 @@ static int m_unfold(lua_State *L) {
 /* --- filling and copying --- */
 
 static int m_fill_(lua_State *L) {
-  sd_tensor *t = sd_lua_check(L, 1);
-  if (sd_check_inplace(t, "fill_") != SD_OK) return sd_lua_fail(L, "fill_");
+  sd_tensor *t = sd_lua_check_inplace(L, 1, "fill_");
   double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : luaL_checknumber(L, 2);
   if (t->dtype == SD_I64 && lua_isinteger(L, 2)) {
     sd_tensor *s = sd_lua_operand(L, 2, SD_I64);
@@ -551,9 +556,9 @@ static int m_fill_(lua_State *L) {
 }
 
 static int m_copy_(lua_State *L) {
-  sd_tensor *t = sd_lua_check(L, 1);
+  sd_tensor *t = sd_lua_check_inplace(L, 1, "copy_");
   sd_tensor *s = sd_lua_check(L, 2);
-  if (sd_check_inplace(t, "copy_") != SD_OK || sd_copy_(t, s) != SD_OK) return sd_lua_fail(L, "copy_");
+  if (sd_copy_(t, s) != SD_OK) return sd_lua_fail(L, "copy_");
   lua_settop(L, 1);
   return 1;
 }

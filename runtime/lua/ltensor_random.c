@@ -235,7 +235,7 @@ static sd_gen *method_args(lua_State *L, double *v, int nv) {
 }
 
 static int m_uniform_(lua_State *L) {
-  sd_tensor *t = sd_lua_check(L, 1);
+  sd_tensor *t = sd_lua_check_inplace(L, 1, "uniform_");
   double v[2] = {0, 1};
   sd_gen *g = method_args(L, v, 2);
   if (sd_uniform_(t, g, v[0], v[1]) != SD_OK) return sd_lua_fail(L, "uniform_");
@@ -244,7 +244,7 @@ static int m_uniform_(lua_State *L) {
 }
 
 static int m_normal_(lua_State *L) {
-  sd_tensor *t = sd_lua_check(L, 1);
+  sd_tensor *t = sd_lua_check_inplace(L, 1, "normal_");
   double v[2] = {0, 1};
   sd_gen *g = method_args(L, v, 2);
   if (sd_normal_(t, g, v[0], v[1]) != SD_OK) return sd_lua_fail(L, "normal_");
@@ -253,7 +253,7 @@ static int m_normal_(lua_State *L) {
 }
 
 static int m_exponential_(lua_State *L) {
-  sd_tensor *t = sd_lua_check(L, 1);
+  sd_tensor *t = sd_lua_check_inplace(L, 1, "exponential_");
   double v[1] = {1};
   sd_gen *g = method_args(L, v, 1);
   if (sd_exponential_(t, g, v[0]) != SD_OK) return sd_lua_fail(L, "exponential_");
@@ -262,7 +262,7 @@ static int m_exponential_(lua_State *L) {
 }
 
 static int m_random_(lua_State *L) {
-  sd_tensor *t = sd_lua_check(L, 1);
+  sd_tensor *t = sd_lua_check_inplace(L, 1, "random_");
   lua_Integer lo = luaL_checkinteger(L, 2), hi = luaL_checkinteger(L, 3);
   if (sd_randint_(t, opt_gen(L, 4), lo, hi) != SD_OK) return sd_lua_fail(L, "random_");
   lua_settop(L, 1);
@@ -271,7 +271,7 @@ static int m_random_(lua_State *L) {
 
 /* x:bernoulli_([p = 0.5], opts): p a number or a tensor broadcasting to x */
 static int m_bernoulli_(lua_State *L) {
-  sd_tensor *t = sd_lua_check(L, 1);
+  sd_tensor *t = sd_lua_check_inplace(L, 1, "bernoulli_");
   sd_tensor *p = sd_lua_test(L, 2);
   double v[1] = {0.5};
   sd_gen *g = p ? opt_gen(L, opt_index(L, 3)) : method_args(L, v, 1);
