@@ -626,6 +626,23 @@ static void copy_loop(char **p, const int64_t *bs, int64_t n, void *vctx) {
     for (int64_t i = 0; i < n; i++, d += bs[0], s += bs[1]) *(float *)d = (float)*(double *)s;
     return;
   }
+  if (sd_dtype_is_float(c->dst) && (c->src == SD_U8 || c->src == SD_BOOL || c->src == SD_I32 ||
+                                     c->src == SD_I64)) {
+    /* integer and boolean to float: masks and labels, a hot path */
+    if (c->dst == SD_F32 && (c->src == SD_U8 || c->src == SD_BOOL) && bs[0] == 4 && bs[1] == 1) {
+      float *o = (float *)d;
+      const uint8_t *in = (const uint8_t *)s;
+      for (int64_t i = 0; i < n; i++) o[i] = (float)in[i];
+      return;
+    }
+    for (int64_t i = 0; i < n; i++, d += bs[0], s += bs[1]) {
+      double v = c->src == SD_I64 ? (double)*(int64_t *)s
+               : c->src == SD_I32 ? *(int32_t *)s : *(uint8_t *)s;
+      if (c->dst == SD_F32) *(float *)d = (float)v;
+      else *(double *)d = v;
+    }
+    return;
+  }
   if (!sd_dtype_is_float(c->src) && !sd_dtype_is_float(c->dst)) {
     for (int64_t i = 0; i < n; i++, d += bs[0], s += bs[1])
       sd_seti_ptr(c->dst, d, sd_geti_ptr(c->src, s));
