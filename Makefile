@@ -90,7 +90,8 @@ demo: deps
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan check
 
-bench: deps
+bench:
+	@sh scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh
 

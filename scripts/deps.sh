@@ -2,7 +2,10 @@
 # deps.sh: install the Debian packages sonde builds, tests and benchmarks
 # with. As root it runs apt-get; otherwise it prints the one line to run.
 set -e
-PKGS="build-essential pkg-config liblua5.4-dev lua5.4 libopenblas-dev libpng-dev libreadline-dev zlib1g-dev libdeflate-dev check tmux dataset-fashion-mnist clang libclang-rt-14-dev"
+# usage: deps.sh [bench]; the tests compare files with NumPy and PyTorch,
+# the benchmarks time PyTorch and scikit-learn side by side.
+PKGS="build-essential pkg-config liblua5.4-dev lua5.4 libopenblas-dev libpng-dev libreadline-dev zlib1g-dev libdeflate-dev check tmux dataset-fashion-mnist clang libclang-rt-14-dev python3-numpy python3-torch"
+[ "$1" = bench ] && PKGS="$PKGS python3-sklearn hyperfine time"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
