@@ -21,7 +21,7 @@ else
     nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
   }
 end
-local loader = require("data_loader")
+local loader = data.loader
 local train = loader(X, y, { batch = 128, shuffle = true, gen = tensor.generator(0), transform = to_unit })
 local opt = optim.Adam(model:parameters(), { lr = 1e-3 })
 local F = nn.functional
