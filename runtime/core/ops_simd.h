@@ -17,7 +17,7 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SD_NO_CLONES)
 #define SD_VECOPT optimize("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math", \
                            "no-math-errno")
-#define SD_KERNEL __attribute__((target_clones("avx2", "default"), SD_VECOPT))
+#define SD_KERNEL __attribute__((target_clones("avx512f", "avx2", "default"), SD_VECOPT))
 #define SD_INLINE static inline __attribute__((always_inline, SD_VECOPT))
 #else
 #define SD_KERNEL
