@@ -82,7 +82,7 @@ static void tune_malloc(void) {
   if (done) return;
   done = true;
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
 
 void *sd_malloc(size_t nbytes) {
