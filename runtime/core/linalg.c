@@ -99,7 +99,7 @@ static void gemv(const sd_blas *bl, sd_dtype dt, int ta, int64_t m, int64_t n, c
    at least about 2^22 multiply-adds and 256 rows or columns (each tile
    packs its own panels of A and B, so more tiles cost more copying). */
 #ifndef SD_GEMM_TILES
-#define SD_GEMM_TILES 8
+#define SD_GEMM_TILES 4
 #endif
 static void gemm_tiles(int64_t n, int64_t m, int64_t k, int *br, int *bc) {
   double w = (double)n * (double)m * (double)k;
