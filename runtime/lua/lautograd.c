@@ -3,13 +3,6 @@
 #include "lsonde.h"
 #include "../core/autograd.h"
 
-static bool opt_bool(lua_State *L, int idx, const char *key, bool def) {
-  if (!lua_istable(L, idx)) return def;
-  int ty = lua_getfield(L, idx, key);
-  bool v = ty == LUA_TNIL ? def : lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
 
 /* x:requires_grad([flag]): sets the flag (default true), returns x. */
 static int m_requires_grad(lua_State *L) {
@@ -43,8 +36,8 @@ static int m_backward(lua_State *L) {
   sd_tensor *g = sd_lua_test(L, 2);
   int opts = g ? 3 : 2;
   if (!g && !lua_isnoneornil(L, 2) && !lua_istable(L, 2)) luaL_typeerror(L, 2, "tensor or options");
-  bool retain = opt_bool(L, opts, "retain_graph", false);
-  bool create = opt_bool(L, opts, "create_graph", false);
+  bool retain = sd_lua_optbool(L, opts, "retain_graph", false);
+  bool create = sd_lua_optbool(L, opts, "create_graph", false);
   if (sd_backward(t, g, retain, create) != SD_OK) return sd_lua_fail(L, "backward");
   return 0;
 }
@@ -92,8 +85,8 @@ static int l_grad(lua_State *L) {
     have_g = true;
   }
   sd_status st = sd_grad(nout, outs, have_g ? gouts : NULL, nin, ins, res,
-                         opt_bool(L, 3, "retain_graph", false), opt_bool(L, 3, "create_graph", false),
-                         opt_bool(L, 3, "allow_unused", false));
+                         sd_lua_optbool(L, 3, "retain_graph", false), sd_lua_optbool(L, 3, "create_graph", false),
+                         sd_lua_optbool(L, 3, "allow_unused", false));
   if (st != SD_OK) return sd_lua_fail(L, "grad");
   lua_createtable(L, nin, 0);
   for (int i = 0; i < nin; i++) {

@@ -17,20 +17,7 @@ static int field(lua_State *L, int idx, const char *key) {
   return lua_getfield(L, idx, key);
 }
 
-static double opt_num(lua_State *L, int idx, const char *key, double def) {
-  int ty = field(L, idx, key);
-  if (ty != LUA_TNIL && ty != LUA_TNUMBER) luaL_error(L, "option '%s' must be a number", key);
-  double v = ty == LUA_TNIL ? def : lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
 
-static bool opt_bool(lua_State *L, int idx, const char *key, bool def) {
-  int ty = field(L, idx, key);
-  bool v = ty == LUA_TNIL ? def : lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
 
 /* An integer or a pair {a, b} at the top of the stack into v[2] (popped). */
 static void pair_top(lua_State *L, const char *what, int64_t *v) {
@@ -99,7 +86,7 @@ static int l_conv2d(lua_State *L) {
   opt_pair(L, o, "stride", 1, 1, a.stride);
   opt_pair(L, o, "padding", 0, 0, a.padding);
   opt_pair(L, o, "dilation", 1, 1, a.dilation);
-  a.groups = (int64_t)opt_num(L, o, "groups", 1);
+  a.groups = (int64_t)sd_lua_optnumber(L, o, "groups", 1);
   sd_lua_push(L, sd_ad_conv2d(x, w, b, &a), "conv2d");
   return 1;
 }
@@ -111,8 +98,8 @@ static sd_pool2d_args pool_args(lua_State *L, int karg, int o, bool dilation) {
   opt_pair(L, o, "padding", 0, 0, a.padding);
   if (dilation) opt_pair(L, o, "dilation", 1, 1, a.dilation);
   else a.dilation[0] = a.dilation[1] = 1;
-  a.ceil_mode = opt_bool(L, o, "ceil_mode", false);
-  a.count_include_pad = opt_bool(L, o, "count_include_pad", true);
+  a.ceil_mode = sd_lua_optbool(L, o, "ceil_mode", false);
+  a.count_include_pad = sd_lua_optbool(L, o, "count_include_pad", true);
   return a;
 }
 
@@ -121,7 +108,7 @@ static int l_max_pool2d(lua_State *L) {
   sd_tensor *x = sd_lua_check(L, 1), *idx = NULL;
   int o = opts_at(L, 3);
   sd_pool2d_args a = pool_args(L, 2, o, true);
-  bool want = opt_bool(L, o, "return_indices", false);
+  bool want = sd_lua_optbool(L, o, "return_indices", false);
   sd_tensor *out = sd_ad_max_pool2d(x, &a, want ? &idx : NULL);
   sd_lua_push(L, out, "max_pool2d");
   if (!want) return 1;
@@ -150,8 +137,8 @@ static int l_batch_norm(lua_State *L) {
   sd_tensor *x = sd_lua_check(L, 1);
   sd_tensor *rm = opt_tensor(L, 2), *rv = opt_tensor(L, 3), *w = opt_tensor(L, 4), *b = opt_tensor(L, 5);
   int o = opts_at(L, 6);
-  bool training = opt_bool(L, o, "training", false);
-  double momentum = opt_num(L, o, "momentum", 0.1), eps = opt_num(L, o, "eps", 1e-5);
+  bool training = sd_lua_optbool(L, o, "training", false);
+  double momentum = sd_lua_optnumber(L, o, "momentum", 0.1), eps = sd_lua_optnumber(L, o, "eps", 1e-5);
   if ((rm && rm->requires_grad) || (rv && rv->requires_grad))
     return luaL_error(L, "batch_norm: running statistics must not require grad");
   sd_lua_push(L, sd_ad_batch_norm(x, rm, rv, w, b, training, momentum, eps), "batch_norm");
@@ -183,7 +170,7 @@ static int l_layer_norm(lua_State *L) {
                       ns, sd_shape_str(x, xs, sizeof xs));
   }
   sd_tensor *w = opt_tensor(L, 3), *b = opt_tensor(L, 4);
-  double eps = opt_num(L, opts_at(L, 5), "eps", 1e-5);
+  double eps = sd_lua_optnumber(L, opts_at(L, 5), "eps", 1e-5);
   sd_lua_push(L, sd_ad_layer_norm(x, nd, w, b, eps), "layer_norm");
   return 1;
 }
@@ -204,7 +191,7 @@ static int l_dropout(lua_State *L) {
   sd_tensor *x = sd_lua_check(L, 1);
   int o = opts_at(L, 2) ? 2 : opts_at(L, 3);
   double p = lua_isnumber(L, 2) ? lua_tonumber(L, 2) : 0.5;
-  if (!opt_bool(L, o, "training", true)) { lua_settop(L, 1); return 1; }
+  if (!sd_lua_optbool(L, o, "training", true)) { lua_settop(L, 1); return 1; }
   sd_lua_push(L, sd_ad_dropout(x, p, opt_gen(L, o)), "dropout");
   return 1;
 }
@@ -258,7 +245,7 @@ static int l_log_softmax(lua_State *L) { return dimwise(L, SD_LOG_SOFTMAX, "log_
 static sd_class_loss_args class_args(lua_State *L, int o, bool smoothing) {
   sd_class_loss_args a = {0};
   a.weight = opt_field_tensor(L, o, "weight");
-  a.label_smoothing = smoothing ? opt_num(L, o, "label_smoothing", 0) : 0;
+  a.label_smoothing = smoothing ? sd_lua_optnumber(L, o, "label_smoothing", 0) : 0;
   a.reduction = opt_reduction(L, o, "mean", false);
   if (field(L, o, "ignore_index") != LUA_TNIL) {
     if (!lua_isinteger(L, -1)) luaL_error(L, "option 'ignore_index' must be an integer");
@@ -300,7 +287,7 @@ static int l_smooth_l1_loss(lua_State *L) {
   sd_tensor *x = sd_lua_check(L, 1), *y = sd_lua_check(L, 2);
   int o = opts_at(L, 3);
   sd_reduction r = opt_reduction(L, o, "mean", false);
-  sd_lua_push(L, sd_ad_smooth_l1_loss(x, y, opt_num(L, o, "beta", 1), r), "smooth_l1_loss");
+  sd_lua_push(L, sd_ad_smooth_l1_loss(x, y, sd_lua_optnumber(L, o, "beta", 1), r), "smooth_l1_loss");
   return 1;
 }
 
@@ -317,7 +304,7 @@ static int l_kl_div(lua_State *L) {
   sd_tensor *x = sd_lua_check(L, 1), *y = sd_lua_check(L, 2);
   int o = opts_at(L, 3);
   sd_reduction r = opt_reduction(L, o, "mean", true);
-  sd_lua_push(L, sd_ad_kl_div(x, y, r, opt_bool(L, o, "log_target", false)), "kl_div");
+  sd_lua_push(L, sd_ad_kl_div(x, y, r, sd_lua_optbool(L, o, "log_target", false)), "kl_div");
   return 1;
 }
 

@@ -48,6 +48,10 @@ int sd_lua_shape(lua_State *L, int idx, int64_t *shape, int *next);
 /* Options table at idx (may be absent): dtype field, default def. */
 sd_dtype sd_lua_opt_dtype(lua_State *L, int idx, sd_dtype def);
 sd_dtype sd_lua_check_dtype(lua_State *L, int idx);
+/* Field key of the options table at idx; def when the table or the field
+   is absent (idx 0: no table). A number option of another type is an error naming it. */
+bool sd_lua_optbool(lua_State *L, int idx, const char *key, bool def);
+double sd_lua_optnumber(lua_State *L, int idx, const char *key, double def);
 /* 1-based Lua dim at idx to 0-based; negative counts from the end. */
 int sd_lua_dim(lua_State *L, int idx, const sd_tensor *t);
 int sd_lua_optdim(lua_State *L, int idx, const sd_tensor *t, int def);

@@ -111,6 +111,22 @@ sd_dtype sd_lua_opt_dtype(lua_State *L, int idx, sd_dtype def) {
   return dt;
 }
 
+bool sd_lua_optbool(lua_State *L, int idx, const char *key, bool def) {
+  if (idx == 0 || !lua_istable(L, idx)) return def;
+  bool v = lua_getfield(L, idx, key) == LUA_TNIL ? def : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+double sd_lua_optnumber(lua_State *L, int idx, const char *key, double def) {
+  if (idx == 0 || !lua_istable(L, idx)) return def;
+  int ty = lua_getfield(L, idx, key);
+  if (ty != LUA_TNIL && ty != LUA_TNUMBER) luaL_error(L, "option '%s' must be a number", key);
+  double v = ty == LUA_TNIL ? def : lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
 int sd_lua_dim(lua_State *L, int idx, const sd_tensor *t) {
   lua_Integer d = luaL_checkinteger(L, idx);
   int nd = t->ndim ? t->ndim : 1;

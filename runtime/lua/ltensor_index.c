@@ -35,13 +35,6 @@ static sd_tensor *check_value(lua_State *L, int idx, sd_dtype dt) {
   return sd_lua_operand(L, idx, dt);
 }
 
-static bool opt_bool(lua_State *L, int idx, const char *field, bool def) {
-  if (!lua_istable(L, idx)) return def;
-  lua_getfield(L, idx, field);
-  bool v = lua_isnil(L, -1) ? def : lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
 
 /* A 1-based dim for functions whose dims are checked by the core: 0-based
    result, negative kept (counts from the end). */
@@ -159,7 +152,7 @@ static int m_masked_fill(lua_State *L) { return masked_fill(L, true); }
 static int m_nonzero(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1);
   sd_tensor *nz = sd_lua_push(L, sd_nonzero(t), "nonzero");
-  if (!opt_bool(L, 2, "as_tuple", false)) return 1;
+  if (!sd_lua_optbool(L, 2, "as_tuple", false)) return 1;
   lua_createtable(L, t->ndim, 0);
   for (int d = 0; d < t->ndim; d++) {
     sd_tensor *col = sd_lua_push(L, sd_select(nz, 1, d), "nonzero");
@@ -283,7 +276,7 @@ static int sort_common(lua_State *L, bool values_too) {
   const char *fn = values_too ? "sort" : "argsort";
   sd_tensor *t = sd_lua_check(L, 1), *v, *i;
   int dim, o = dim_and_opts(L, 2, t, &dim);
-  bool desc = lua_isboolean(L, o) ? lua_toboolean(L, o) : opt_bool(L, o, "descending", false);
+  bool desc = lua_isboolean(L, o) ? lua_toboolean(L, o) : sd_lua_optbool(L, o, "descending", false);
   if (sd_sort(t, dim, desc, &v, &i) != SD_OK) return sd_lua_fail(L, fn);
   if (values_too) {
     sd_lua_push(L, i, fn);
@@ -305,7 +298,7 @@ static int m_topk(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1), *v, *i;
   lua_Integer k = luaL_checkinteger(L, 2);
   int dim, o = dim_and_opts(L, 3, t, &dim);
-  if (sd_topk(t, k, dim, opt_bool(L, o, "largest", true), &v, &i) != SD_OK)
+  if (sd_topk(t, k, dim, sd_lua_optbool(L, o, "largest", true), &v, &i) != SD_OK)
     return sd_lua_fail(L, "topk");
   sd_lua_push(L, v, "topk");
   sd_lua_push(L, i, "topk");
@@ -318,7 +311,7 @@ static int m_kthvalue(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1), *v, *i;
   lua_Integer k = luaL_checkinteger(L, 2);
   int dim, o = dim_and_opts(L, 3, t, &dim);
-  bool keep = lua_isboolean(L, o) ? lua_toboolean(L, o) : opt_bool(L, o, "keepdim", false);
+  bool keep = lua_isboolean(L, o) ? lua_toboolean(L, o) : sd_lua_optbool(L, o, "keepdim", false);
   if (sd_kthvalue(t, k, dim, keep, &v, &i) != SD_OK) return sd_lua_fail(L, "kthvalue");
   sd_lua_push(L, v, "kthvalue");
   sd_lua_push(L, i, "kthvalue");
@@ -329,9 +322,9 @@ static int m_kthvalue(lua_State *L) {
 
 static int m_unique(lua_State *L) {
   sd_tensor *t = sd_lua_check(L, 1), *v, *inv = NULL, *cnt = NULL;
-  bool want_inv = opt_bool(L, 2, "return_inverse", false);
-  bool want_cnt = opt_bool(L, 2, "return_counts", false);
-  if (sd_unique(t, opt_bool(L, 2, "sorted", true), &v, want_inv ? &inv : NULL,
+  bool want_inv = sd_lua_optbool(L, 2, "return_inverse", false);
+  bool want_cnt = sd_lua_optbool(L, 2, "return_counts", false);
+  if (sd_unique(t, sd_lua_optbool(L, 2, "sorted", true), &v, want_inv ? &inv : NULL,
                 want_cnt ? &cnt : NULL) != SD_OK)
     return sd_lua_fail(L, "unique");
   sd_lua_push(L, v, "unique");

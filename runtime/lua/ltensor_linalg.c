@@ -36,26 +36,12 @@ static int l_mv(lua_State *L) { return product(L, sd_ad_mv, "mv"); }
 static int l_dot(lua_State *L) { return product(L, sd_ad_dot, "dot"); }
 static int l_outer(lua_State *L) { return product(L, sd_ad_outer, "outer"); }
 
-static double opt_number(lua_State *L, int idx, const char *key, double def) {
-  if (!lua_istable(L, idx)) return def;
-  lua_getfield(L, idx, key);
-  double v = lua_isnil(L, -1) ? def : luaL_checknumber(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
 
-static bool opt_bool(lua_State *L, int idx, const char *key, bool def) {
-  if (!lua_istable(L, idx)) return def;
-  lua_getfield(L, idx, key);
-  bool v = lua_isnil(L, -1) ? def : lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
 
 /* addmm(c, a, b, {beta=1, alpha=1}) */
 static int l_addmm(lua_State *L) {
   sd_tensor *c = sd_lua_check(L, 1), *a = sd_lua_check(L, 2), *b = sd_lua_check(L, 3);
-  double beta = opt_number(L, 4, "beta", 1), alpha = opt_number(L, 4, "alpha", 1);
+  double beta = sd_lua_optnumber(L, 4, "beta", 1), alpha = sd_lua_optnumber(L, 4, "alpha", 1);
   sd_lua_push(L, sd_ad_addmm(c, a, b, beta, alpha), "addmm");
   return 1;
 }
@@ -64,7 +50,7 @@ static int l_addmm(lua_State *L) {
 
 static int l_cholesky(lua_State *L) {
   sd_tensor *a = nondiff(L, "cholesky", 1);
-  sd_lua_push(L, sd_cholesky(a, opt_bool(L, 2, "upper", false)), "cholesky");
+  sd_lua_push(L, sd_cholesky(a, sd_lua_optbool(L, 2, "upper", false)), "cholesky");
   return 1;
 }
 
@@ -100,7 +86,7 @@ static int l_eigh(lua_State *L) {
 
 static int l_svd(lua_State *L) {
   sd_tensor *a = nondiff(L, "svd", 1), *r[3];
-  bool full = opt_bool(L, 2, "full_matrices", false);
+  bool full = sd_lua_optbool(L, 2, "full_matrices", false);
   return push_results(L, sd_svd(a, full, &r[0], &r[1], &r[2]), r, 3, "svd");
 }
 
@@ -113,7 +99,7 @@ static int l_qr(lua_State *L) {
 
 static int l_cdist(lua_State *L) {
   sd_tensor *a = nondiff(L, "cdist", 2), *b = sd_lua_check(L, 2);
-  sd_lua_push(L, sd_cdist(a, b, opt_bool(L, 3, "squared", false)), "cdist");
+  sd_lua_push(L, sd_cdist(a, b, sd_lua_optbool(L, 3, "squared", false)), "cdist");
   return 1;
 }
 
