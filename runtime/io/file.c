@@ -253,6 +253,16 @@ void sd_wfile_abort(sd_wfile *w) {
   wfile_free(w);
 }
 
+/* Makes the rename itself durable; a failure here loses nothing written. */
+static void sync_dir(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) { fsync(fd); close(fd); }
+}
+
 sd_status sd_wfile_commit(sd_wfile *w) {
   int err = 0;
   if (w->failed || fflush(w->f) != 0 || fsync(fileno(w->f)) != 0) err = errno ? errno : EIO;
@@ -265,6 +275,7 @@ sd_status sd_wfile_commit(sd_wfile *w) {
     wfile_free(w);
     return SD_EIO;
   }
+  sync_dir(w->path);
   wfile_free(w);
   return SD_OK;
 }

@@ -3,6 +3,7 @@
    not depend on struct layout; tensor data is host memory, which must be
    little-endian. */
 #include "tfile.h"
+#include "io.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,18 +42,6 @@ static uint8_t *put(uint8_t *p, uint64_t v, int nbytes) {
   return p;
 }
 
-static sd_status write_all(int fd, const void *buf, size_t n, const char *path) {
-  const char *p = buf;
-  while (n > 0) {
-    ssize_t k = write(fd, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return sd_error(SD_EIO, "save: %s: write failed (%s)", path, strerror(k < 0 ? errno : EIO));
-    p += k;
-    n -= (size_t)k;
-  }
-  return SD_OK;
-}
-
 static const char *const *sort_names; /* for the comparison below */
 static int by_name(const void *a, const void *b) {
   return strcmp(sort_names[*(const int *)a], sort_names[*(const int *)b]);
@@ -88,38 +77,23 @@ static uint8_t *build_header(int n, const int *ord, const char *const *names,
 }
 
 /* Header, then each tensor's contiguous bytes at its aligned offset. */
-static sd_status write_body(int fd, int n, const int *ord, const char *const *names,
-                            sd_tensor *const *ts, const char *path) {
+static sd_status write_body(sd_wfile *w, int n, const int *ord, const char *const *names,
+                            sd_tensor *const *ts) {
   static const uint8_t zeros[ALIGN];
   size_t hlen;
   uint8_t *h = build_header(n, ord, names, ts, &hlen);
   if (!h) return SD_EMEM;
-  sd_status st = write_all(fd, h, hlen, path);
+  sd_wfile_write(w, h, hlen);
   free(h);
   uint64_t pos = hlen;
-  for (int k = 0; k < n && st == SD_OK; k++) {
-    st = write_all(fd, zeros, (size_t)(align_up(pos) - pos), path);
+  for (int k = 0; k < n; k++) {
+    sd_wfile_write(w, zeros, (size_t)(align_up(pos) - pos));
     pos = align_up(pos);
-    sd_tensor *c = st == SD_OK ? sd_contiguous(ts[ord[k]]) : NULL;
-    if (st == SD_OK && !c) st = SD_EMEM;
-    if (st != SD_OK) break;
-    size_t nbytes = (size_t)sd_numel(c) * sd_dtype_size(c->dtype);
-    st = write_all(fd, sd_data(c), nbytes, path);
-    sd_release(c);
-    pos += nbytes;
+    sd_wfile_tensor(w, ts[ord[k]]);
+    pos += (uint64_t)sd_numel(ts[ord[k]]) * sd_dtype_size(ts[ord[k]]->dtype);
   }
-  if (st == SD_OK) st = write_all(fd, zeros, (size_t)(align_up(pos) - pos), path);
-  return st;
-}
-
-/* Makes the rename itself durable; a failure here loses nothing written. */
-static void sync_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char dir[4096];
-  if (!slash) snprintf(dir, sizeof dir, ".");
-  else snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) { fsync(fd); close(fd); }
+  sd_wfile_write(w, zeros, (size_t)(align_up(pos) - pos));
+  return SD_OK;
 }
 
 sd_status sd_tfile_save(const char *path, int n, const char *const *names,
@@ -133,11 +107,7 @@ sd_status sd_tfile_save(const char *path, int n, const char *const *names,
       return sd_error(SD_EARG, "save: %s: dtype %s has no file code", path, sd_dtype_name(ts[i]->dtype));
   }
   int *ord = malloc(sizeof(int) * (size_t)(n ? n : 1));
-  char *tmp = malloc(strlen(path) + 32);
-  if (!ord || !tmp) {
-    free(ord); free(tmp);
-    return sd_error(SD_EMEM, "save: out of memory");
-  }
+  if (!ord) return sd_error(SD_EMEM, "save: out of memory");
   for (int i = 0; i < n; i++) ord[i] = i;
   sort_names = names;
   qsort(ord, (size_t)n, sizeof *ord, by_name);
@@ -147,23 +117,13 @@ sd_status sd_tfile_save(const char *path, int n, const char *const *names,
       st = sd_error(SD_EARG, "save: %s: two entries are named '%s'", path, names[ord[k]]);
       break;
     }
-  int fd = -1;
-  if (st == SD_OK) {
-    sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) st = sd_error(SD_EIO, "save: %s: cannot create %s (%s)", path, tmp, strerror(errno));
+  sd_wfile w;
+  if (st == SD_OK && (st = sd_wfile_open(&w, path)) == SD_OK) {
+    st = write_body(&w, n, ord, names, ts);
+    if (st == SD_OK) st = sd_wfile_commit(&w);
+    else sd_wfile_abort(&w);
   }
-  if (st == SD_OK) st = write_body(fd, n, ord, names, ts, path);
-  if (st == SD_OK && fsync(fd) != 0)
-    st = sd_error(SD_EIO, "save: %s: fsync failed (%s)", path, strerror(errno));
-  if (fd >= 0 && close(fd) != 0 && st == SD_OK)
-    st = sd_error(SD_EIO, "save: %s: close failed (%s)", path, strerror(errno));
-  if (st == SD_OK && rename(tmp, path) != 0)
-    st = sd_error(SD_EIO, "save: %s: cannot rename the temp file over it (%s)", path, strerror(errno));
-  if (st == SD_OK) sync_dir(path);
-  else if (fd >= 0) unlink(tmp);
   free(ord);
-  free(tmp);
   return st;
 }
 
