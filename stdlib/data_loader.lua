@@ -72,7 +72,7 @@ function Loader:__tostring()
     self.shuffle and ", shuffled" or "", #self)
 end
 
-sonde.doc("data_loader", "data.loader(X, [y], {batch=64, shuffle=false, gen=, drop_last=false, transform=})",
+sonde.doc("data.loader", "data.loader(X, [y], {batch=64, shuffle=false, gen=, drop_last=false, transform=})",
   "batches of the rows of X (and y); `for xb, yb in loader` is one epoch, seeded shuffle by gen")
 
 return new
