@@ -4,7 +4,7 @@
 set -e
 # usage: deps.sh [bench]; the tests compare files with NumPy and PyTorch,
 # the benchmarks time PyTorch and scikit-learn side by side.
-PKGS="build-essential pkg-config liblua5.4-dev lua5.4 libopenblas-dev libpng-dev libreadline-dev zlib1g-dev libdeflate-dev check tmux dataset-fashion-mnist clang libclang-rt-14-dev python3-numpy python3-torch"
+PKGS="build-essential pkg-config liblua5.4-dev lua5.4 libopenblas-dev libpng-dev libcairo2-dev fonts-dejavu-core libreadline-dev zlib1g-dev libdeflate-dev check tmux dataset-fashion-mnist clang libclang-rt-14-dev python3-numpy python3-torch"
 [ "$1" = bench ] && PKGS="$PKGS python3-sklearn hyperfine time"
 missing=""
 for p in $PKGS; do
