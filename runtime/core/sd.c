@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include "parallel.h"
 
@@ -85,21 +86,61 @@ static void tune_malloc(void) {
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
 
+/* Blocks past malloc's largest mmap threshold (32 MiB) are fresh mmaps
+   every time, zeroed by the kernel page by page. A few freed ones are kept
+   for the next allocation of the same size (a loop making the same big
+   tensors every step), at most BIG_CACHE bytes; new ones are placed on
+   2 MiB boundaries with transparent huge pages (a 64 MiB tensor: 32 page
+   faults instead of 16384). */
+#define BIG ((size_t)32 << 20)
+#define BIG_CACHE ((size_t)256 << 20)
+#define BIG_SLOTS 4
+static struct { void *p; size_t n; } big_cache[BIG_SLOTS];
+static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *big_take(size_t n) {
+  void *p = NULL;
+  pthread_mutex_lock(&big_mu);
+  for (int i = 0; i < BIG_SLOTS && !p; i++)
+    if (big_cache[i].p && big_cache[i].n == n) { p = big_cache[i].p; big_cache[i].p = NULL; }
+  pthread_mutex_unlock(&big_mu);
+  return p;
+}
+
+static bool big_keep(void *p, size_t n) {
+  bool kept = false;
+  size_t total = n;
+  pthread_mutex_lock(&big_mu);
+  for (int i = 0; i < BIG_SLOTS; i++) if (big_cache[i].p) total += big_cache[i].n;
+  for (int i = 0; i < BIG_SLOTS && !kept && total <= BIG_CACHE; i++)
+    if (!big_cache[i].p) { big_cache[i].p = p; big_cache[i].n = n; kept = true; }
+  pthread_mutex_unlock(&big_mu);
+  return kept;
+}
+
+static size_t block_size(size_t nbytes) {
+  size_t n = (nbytes + 63) & ~(size_t)63;
+  if (n >= BIG) n = (n + BIG / 16 - 1) & ~(BIG / 16 - 1); /* 2 MiB steps: reuse by size class */
+  return n ? n : 64;
+}
+
 void *sd_malloc(size_t nbytes) {
   void *p = NULL;
   tune_malloc();
-  size_t n = (nbytes + 63) & ~(size_t)63;
-  if (n == 0) n = 64;
-  /* Blocks past malloc's largest mmap threshold (32 MiB) are fresh mmaps
-     every time: on 2 MiB boundaries with transparent huge pages, a new
-     64 MiB tensor costs 32 page faults instead of 16384 (add of two 2^24
-     f32 tensors: 70 ms -> 11 ms). */
-  size_t align = n >= ((size_t)32 << 20) ? (size_t)2 << 20 : 64;
-  if (n < nbytes || posix_memalign(&p, align, n) != 0) {
+  size_t n = block_size(nbytes);
+  if (n < nbytes) {
     sd_error(SD_EMEM, "out of memory allocating %zu bytes", nbytes);
     return NULL;
   }
-  if (align > 64) madvise(p, n & ~(align - 1), MADV_HUGEPAGE);
+  if (n >= BIG) p = big_take(n);
+  if (!p) {
+    size_t align = n >= BIG ? BIG / 16 : 64;
+    if (posix_memalign(&p, align, n) != 0) {
+      sd_error(SD_EMEM, "out of memory allocating %zu bytes", nbytes);
+      return NULL;
+    }
+    if (align > 64) madvise(p, n, MADV_HUGEPAGE);
+  }
   in_use += (int64_t)nbytes;
   if (memhook) memhook((int64_t)nbytes);
   return p;
@@ -107,7 +148,8 @@ void *sd_malloc(size_t nbytes) {
 
 void sd_free(void *p, size_t nbytes) {
   if (!p) return;
-  free(p);
+  size_t n = block_size(nbytes);
+  if (n < BIG || !big_keep(p, n)) free(p);
   in_use -= (int64_t)nbytes;
   if (memhook) memhook(-(int64_t)nbytes);
 }
