@@ -12,3 +12,16 @@ local data = package.loaded.data
 if data and not data.loader then
   data.loader = function(...) return require("data_loader")(...) end
 end
+
+-- data.synthetic and the dataset transforms live in stdlib/synthetic.lua,
+-- loaded on first use.
+if data and not data.synthetic then
+  local function synthetic() return require "synthetic" end
+  data.synthetic = setmetatable({}, {
+    __index = function(_, k) return synthetic()[k] end,
+    __pairs = function() return next, synthetic(), nil end,
+  })
+  for _, name in ipairs {"label_noise", "long_tail", "split"} do
+    data[name] = function(...) return synthetic()[name](...) end
+  end
+end
