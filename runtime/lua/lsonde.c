@@ -156,6 +156,7 @@ static const luaL_Reg cmodules[] = {
   {"autograd", sd_open_autograd},
   {"optim.kernels", sd_open_optim_kernels},
   {"nn.functional", sd_open_nn_functional},
+  {"image", sd_open_image},
   {"plot.cairo", sd_open_plot_cairo},
   {NULL, NULL},
 };

@@ -67,6 +67,7 @@ int sd_open_generator(lua_State *L); /* the Generator type (ltensor_random.c) */
 int sd_open_autograd(lua_State *L);
 int sd_open_optim_kernels(lua_State *L);
 int sd_open_nn_functional(lua_State *L);
+int sd_open_image(lua_State *L);
 int sd_open_plot_cairo(lua_State *L);   /* lplot.c: the cairo canvas under stdlib/plot.lua */
 
 /* Method and function tables contributed by each binding file of the
