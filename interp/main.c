@@ -108,12 +108,16 @@ static void print_usage(FILE *f) {
           "  (no arguments on a terminal: the REPL; help() inside it;\n"
           "   history in ~/.sonde_history, or the file $SONDE_HISTORY names)\n"
           "\n"
-          "commands (coming with recipes): run, show, sweep, verify, runs\n"
+          "commands:\n"
+          "  run RECIPE [k=v...] [--seed N] [--out DIR] [--threads N] [--params FILE]\n"
+          "  show RECIPE  print a recipe's about text and params\n"
+          "  verify RUNDIR [--threads N]  re-run from the manifest and compare\n"
+          "  (coming: sweep, runs)\n"
           "  a script named like a command runs with a path: %s ./run\n",
           progname, progname);
 }
 
-static const char *const reserved[] = {"run", "show", "sweep", "verify", "runs", NULL};
+static const char *const reserved[] = {"sweep", "runs", NULL};
 
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
@@ -125,6 +129,19 @@ static int pmain(lua_State *L) {
   lua_pop(L, 1);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
+  if (argc >= 2 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "show") == 0 ||
+                    strcmp(argv[1], "verify") == 0)) {
+    /* the recipe commands live in stdlib/recipe.lua: recipe.main(cmd, args...) */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "recipe");
+    if (sd_report(L, sd_docall(L, 1, 1)) != LUA_OK) { lua_pushboolean(L, 0); return 1; }
+    lua_getfield(L, -1, "main");
+    luaL_checkstack(L, argc + 3, "too many arguments");
+    for (int i = 1; i < argc; i++) lua_pushstring(L, argv[i]);
+    if (sd_report(L, sd_docall(L, argc - 1, 1)) != LUA_OK) { lua_pushboolean(L, 0); return 1; }
+    lua_pushboolean(L, lua_toboolean(L, -1));
+    return 1;
+  }
   if (argc >= 2) {
     for (int i = 0; reserved[i]; i++)
       if (strcmp(argv[1], reserved[i]) == 0) {

@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_cli.sh: the sonde program's command line: exit statuses, what goes
 # to stdout and stderr, the arg table, '-' for stdin, -i, reserved
-# commands, and `help` as a global in scripts. Run by tests/run.sh with
-# SONDE set to the binary.
+# commands, the recipe commands' usage, and `help` as a global in
+# scripts. Run by tests/run.sh with SONDE set to the binary.
 SONDE=${SONDE:-./sonde}
 case $SONDE in /*) ;; *) SONDE=$(pwd)/$SONDE ;; esac
 passed=0
@@ -56,9 +56,14 @@ expect "unknown option" 1 err -e "unknown option '-x'"
 run -e
 expect "-e without code" 1 err -e "'-e' needs an argument"
 
-for c in run show sweep verify runs; do
+for c in sweep runs; do
   run "$c"
   expect "reserved command $c" 1 err -e "'$c' is not yet available"
+done
+# the recipe commands (tests/cli/test_recipe.sh covers them): usage on no arguments
+for c in run show verify; do
+  run "$c"
+  expect "command $c without arguments" 1 err -e "usage: sonde $c"
 done
 
 printf 'print("the run script", ...)\n' >run

@@ -1,0 +1,608 @@
+-- recipe.lua: the experiment form and the commands `sonde run`, `show` and
+-- `verify`. A recipe file calls `experiment "name" { about=, params=, run= }`;
+-- a run gets a fresh directory with manifest.json, metrics.jsonl, log.txt and
+-- its artifacts. Everything written uses sorted keys and %.17g floats, so
+-- the same recipe, params and seed give the same bytes on any thread count.
+local M = {}
+
+-- A usage error prints without a traceback; tostring gives its message.
+local usage_mt = { __tostring = function(e) return e.usage end }
+local function usage_error(msg) error(setmetatable({ usage = msg }, usage_mt), 0) end
+
+-- --- deterministic helpers ---
+
+-- sorted_pairs(t): pairs in sorted key order (numbers before strings), so
+-- the randomly seeded string hash never reaches a result.
+function M.sorted_pairs(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then return ta < tb end
+    return a < b
+  end)
+  local i = 0
+  return function()
+    i = i + 1
+    local k = keys[i]
+    if k ~= nil then return k, t[k] end
+  end
+end
+local sorted_pairs = M.sorted_pairs
+
+-- fnv1a64(s): the 64-bit FNV-1a hash of a string as 16 hex digits. Not
+-- cryptographic: it detects changed recipes and artifacts, nothing more.
+function M.fnv1a64(s)
+  local h = -3750763034362895579 -- 0xcbf29ce484222325
+  local prime = 1099511628211     -- 0x100000001b3
+  local byte = string.byte
+  for i = 1, #s, 4096 do
+    local bytes = { byte(s, i, i + 4095) }
+    for j = 1, #bytes do h = (h ~ bytes[j]) * prime end
+  end
+  return string.format("%016x", h)
+end
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_atomic(path, text)
+  local tmp = path .. ".tmp"
+  local f = assert(io.open(tmp, "wb"))
+  f:write(text)
+  f:close()
+  assert(os.rename(tmp, path))
+end
+
+-- --- JSON (writer: sorted keys, %.17g; reader: enough for what we write) ---
+
+local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+local function json_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return escapes[c] or string.format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+local function json_number(x)
+  if math.type(x) == "integer" then return string.format("%d", x) end
+  if x ~= x then return "NaN" end
+  if x == math.huge then return "Infinity" end
+  if x == -math.huge then return "-Infinity" end
+  return string.format("%.17g", x)
+end
+
+-- shortest(x): the shortest %g form that reads back as x (for people; files
+-- use %.17g).
+function M.shortest(x)
+  for digits = 6, 16 do
+    local s = string.format("%." .. digits .. "g", x)
+    if tonumber(s) == x then return s end
+  end
+  return string.format("%.17g", x)
+end
+
+local function json(v, where)
+  local tv = type(v)
+  if tv == "number" then return json_number(v)
+  elseif tv == "string" then return json_string(v)
+  elseif tv == "boolean" then return tostring(v)
+  elseif v == nil then return "null"
+  elseif tensor.is_tensor(v) then
+    if v:numel() ~= 1 then
+      error(string.format("json: %s is a tensor of %d elements (only 1-element tensors are numbers)",
+        where, v:numel()), 0)
+    end
+    return json_number(v:item())
+  elseif tv == "table" then
+    local n, count = #v, 0
+    for _ in pairs(v) do count = count + 1 end
+    local parts = {}
+    if count == n and (n > 0 or next(v) == nil) then
+      for i = 1, n do parts[i] = json(v[i], where .. "[" .. i .. "]") end
+      return "[" .. table.concat(parts, ",") .. "]"
+    end
+    for k, x in sorted_pairs(v) do
+      if type(k) ~= "string" then error("json: " .. where .. " mixes string and other keys", 0) end
+      parts[#parts + 1] = json_string(k) .. ":" .. json(x, where .. "." .. k)
+    end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  error("json: " .. where .. " is a " .. tv .. " (numbers, strings, booleans, tables only)", 0)
+end
+function M.json(v) return json(v, "value") end
+
+-- json_decode(s): objects, arrays, strings, numbers, true/false/null.
+function M.json_decode(s)
+  local pos = 1
+  local function ws() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
+  local function fail(what) error(string.format("json: %s at byte %d", what, pos), 0) end
+  local value
+  local function str()
+    local out = {}
+    pos = pos + 1
+    while true do
+      local c = s:sub(pos, pos)
+      if c == "" then fail("unterminated string") end
+      if c == '"' then pos = pos + 1; return table.concat(out) end
+      if c == "\\" then
+        local e = s:sub(pos + 1, pos + 1)
+        if e == "u" then
+          out[#out + 1] = utf8.char(tonumber(s:sub(pos + 2, pos + 5), 16))
+          pos = pos + 6
+        else
+          out[#out + 1] = ({ n = "\n", r = "\r", t = "\t", b = "\b", f = "\f" })[e] or e
+          pos = pos + 2
+        end
+      else
+        out[#out + 1] = c
+        pos = pos + 1
+      end
+    end
+  end
+  function value()
+    ws()
+    local c = s:sub(pos, pos)
+    if c == "{" then
+      local t = {}
+      pos = pos + 1; ws()
+      if s:sub(pos, pos) == "}" then pos = pos + 1; return t end
+      while true do
+        ws()
+        if s:sub(pos, pos) ~= '"' then fail("expected a key") end
+        local k = str(); ws()
+        if s:sub(pos, pos) ~= ":" then fail("expected ':'") end
+        pos = pos + 1
+        t[k] = value(); ws()
+        local d = s:sub(pos, pos); pos = pos + 1
+        if d == "}" then return t end
+        if d ~= "," then fail("expected ',' or '}'") end
+      end
+    elseif c == "[" then
+      local t = {}
+      pos = pos + 1; ws()
+      if s:sub(pos, pos) == "]" then pos = pos + 1; return t end
+      while true do
+        t[#t + 1] = value(); ws()
+        local d = s:sub(pos, pos); pos = pos + 1
+        if d == "]" then return t end
+        if d ~= "," then fail("expected ',' or ']'") end
+      end
+    elseif c == '"' then return str()
+    end
+    for word, v in pairs { ["true"] = true, ["false"] = false, NaN = 0 / 0,
+                           Infinity = math.huge, ["-Infinity"] = -math.huge } do
+      if s:sub(pos, pos + #word - 1) == word then pos = pos + #word; return v end
+    end
+    if s:sub(pos, pos + 3) == "null" then pos = pos + 4; return nil end
+    local num = s:match("^-?[%d.eE+-]+", pos)
+    if not num or not tonumber(num) then fail("unexpected character") end
+    pos = pos + #num
+    return tonumber(num)
+  end
+  local v = value(); ws()
+  if pos <= #s then fail("trailing characters") end
+  return v
+end
+
+-- --- params: typed by their default ---
+
+local function kind_of(v)
+  local t = type(v)
+  if t == "number" then return math.type(v) == "integer" and "integer" or "number" end
+  if t == "table" then return "list" end
+  if t == "string" or t == "boolean" then return t end
+end
+
+local function show_value(v)
+  if type(v) == "table" then
+    local parts = {}
+    for i, x in ipairs(v) do parts[i] = show_value(x) end
+    return table.concat(parts, ",")
+  end
+  if math.type(v) == "float" then return M.shortest(v) end
+  return tostring(v)
+end
+
+-- the param table of a recipe: name -> {kind, default, doc, elem}
+local function param_specs(name, params)
+  local specs = {}
+  for k, p in pairs(params or {}) do
+    if type(k) ~= "string" or type(p) ~= "table" or p[1] == nil then
+      error(string.format("experiment '%s': param %s must be { default, \"doc\" }", name, tostring(k)), 0)
+    end
+    local kind = kind_of(p[1])
+    if not kind then
+      error(string.format("experiment '%s': param '%s' has a default of type %s", name, k, type(p[1])), 0)
+    end
+    local elem = kind == "list" and (kind_of(p[1][1]) or "string") or nil
+    specs[k] = { kind = kind, default = p[1], doc = p[2] or "", elem = elem }
+  end
+  return specs
+end
+
+local function valid_keys(r)
+  local lines = { "valid params of '" .. r.name .. "':" }
+  for k, s in sorted_pairs(r.specs) do
+    lines[#lines + 1] = string.format("  %s (%s, default %s)  %s", k,
+      s.kind == "list" and "list of " .. s.elem or s.kind, show_value(s.default), s.doc)
+  end
+  if not next(r.specs) then lines[#lines + 1] = "  (none)" end
+  return table.concat(lines, "\n")
+end
+
+local function parse_scalar(kind, s)
+  if kind == "string" then return s end
+  if kind == "boolean" then
+    if s == "true" or s == "1" then return true end
+    if s == "false" or s == "0" then return false end
+    return nil
+  end
+  local n = tonumber(s)
+  if n == nil then return nil end
+  if kind == "integer" then return math.tointeger(n) end
+  return n + 0.0
+end
+
+-- coerce(kind, v): a value of a params file or manifest, checked and
+-- converted (an integer given for a number param becomes a float).
+local function coerce(kind, v)
+  if kind == "integer" then return math.type(v) and math.tointeger(v) or nil end
+  if kind == "number" then return type(v) == "number" and v + 0.0 or nil end
+  if type(v) == kind then return v end
+end
+
+local function set_param(r, values, k, v, from_string)
+  local s = r.specs[k]
+  if not s then usage_error("unknown param '" .. tostring(k) .. "'\n" .. valid_keys(r)) end
+  local out
+  if s.kind == "list" then
+    local items = {}
+    if from_string then
+      for item in (v .. ","):gmatch("([^,]*),") do items[#items + 1] = item end
+      if v == "" then items = {} end
+    elseif type(v) == "table" then items = v
+    else items = nil end
+    if items then
+      out = {}
+      for i, x in ipairs(items) do
+        if from_string then out[i] = parse_scalar(s.elem, x) else out[i] = coerce(s.elem, x) end
+        if out[i] == nil then out = nil; break end
+      end
+    end
+  else
+    if from_string then out = parse_scalar(s.kind, v) else out = coerce(s.kind, v) end
+  end
+  if out == nil then
+    usage_error(string.format("param '%s' wants %s, got %s\n%s", k,
+      s.kind == "list" and "a list of " .. s.elem or (s.kind == "integer" and "an " or "a ") .. s.kind,
+      from_string and "'" .. v .. "'" or type(v), valid_keys(r)))
+  end
+  values[k] = out
+end
+
+-- resolve(r, file_values, args): defaults, then a params table, then
+-- "key=value" strings.
+function M.resolve(r, file_values, args)
+  local values = {}
+  for k, s in pairs(r.specs) do
+    values[k] = s.kind == "list" and table.move(s.default, 1, #s.default, 1, {}) or s.default
+  end
+  for k, v in sorted_pairs(file_values or {}) do set_param(r, values, k, v, false) end
+  for _, a in ipairs(args or {}) do
+    local k, v = a:match("^([^=]+)=(.*)$")
+    if not k then usage_error("expected key=value, got '" .. a .. "'\n" .. valid_keys(r)) end
+    set_param(r, values, k, v, true)
+  end
+  return values
+end
+
+-- --- loading a recipe ---
+
+-- load(path): runs the file with a global `experiment` and returns the
+-- recipe it registered: {name, about, specs, run, path, hash}.
+function M.load(path)
+  local text, err = read_file(path)
+  if not text then usage_error("cannot open recipe " .. path .. ": " .. tostring(err)) end
+  local chunk, lerr = load(text, "@" .. path, "t")
+  if not chunk then error(lerr, 0) end
+  local found
+  local saved = rawget(_G, "experiment")
+  _G.experiment = function(name)
+    if type(name) ~= "string" then error("experiment: the name must be a string", 2) end
+    return function(spec)
+      if found then error("experiment: a recipe file defines one experiment", 2) end
+      if type(spec) ~= "table" or type(spec.run) ~= "function" then
+        error("experiment '" .. name .. "': needs { run = function(p, run) ... end }", 2)
+      end
+      found = { name = name, about = spec.about or "", specs = param_specs(name, spec.params),
+                run = spec.run }
+      return found
+    end
+  end
+  local ok, e = pcall(chunk)
+  _G.experiment = saved
+  if not ok then error(e, 0) end
+  if not found then usage_error(path .. ": no experiment \"name\" { ... } in this file") end
+  found.path, found.hash = path, M.fnv1a64(text)
+  return found
+end
+
+-- --- the run object ---
+
+local Run = {}
+Run.__index = Run
+
+function Run:gen(stream) return tensor.generator(self.seed, stream or 0) end
+
+function Run:log(t)
+  if type(t) ~= "table" then error("run:log: expected a table of metrics", 2) end
+  local line = json(t, "log")
+  self.metrics:write(line, "\n")
+  self.metrics:flush()
+  for k, v in pairs(t) do
+    self.last[k] = tensor.is_tensor(v) and v:item() or v
+  end
+end
+
+local function artifact_path(self, name, what)
+  if type(name) ~= "string" or name == "" or name:find("/") or name:find("^%.") then
+    error(what .. ": name must be a plain file name, got " .. tostring(name), 3)
+  end
+  self.artifacts[#self.artifacts + 1] = name
+  return self.dir .. "/" .. name
+end
+
+function Run:save(name, obj)
+  local path = artifact_path(self, name, "run:save")
+  if type(obj) == "table" and type(obj.state_dict) == "function" then obj = obj:state_dict() end
+  tensor.save(path, obj)
+end
+
+function Run:save_image(name, t, opts)
+  data.save_png(artifact_path(self, name, "run:save_image"), t, opts)
+end
+
+-- --- the run directory ---
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function random_hex(n)
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local b = f:read(n)
+  f:close()
+  return (b:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+-- make_run_dir(out, name): a new directory; `mkdir` without -p fails when
+-- the name exists, so a name is never reused.
+function M.make_run_dir(out, name)
+  os.execute("mkdir -p " .. shell_quote(out))
+  local safe = name:gsub("[^%w_.-]", "_")
+  for _ = 1, 10 do
+    local dir = string.format("%s/%s-%s-%s", out, safe, os.date("!%Y%m%d-%H%M%S"), random_hex(3))
+    if os.execute("mkdir " .. shell_quote(dir) .. " 2>/dev/null") then return dir end
+  end
+  error("cannot create a run directory in " .. out, 0)
+end
+
+local function write_manifest(dir, m) write_atomic(dir .. "/manifest.json", M.json(m) .. "\n") end
+
+local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+
+-- execute(r, opts): runs recipe r with opts {params, seed, out, threads};
+-- returns the run dir and whether it succeeded (and the error).
+function M.execute(r, opts)
+  if opts.threads then tensor.set_num_threads(opts.threads) end
+  local dir = M.make_run_dir(opts.out or "runs", r.name)
+  local cfg = tensor.config()
+  local m = {
+    recipe = r.path, recipe_cwd = os.getenv("PWD"), recipe_name = r.name,
+    recipe_hash = "fnv1a64:" .. r.hash, params = opts.params, seed = opts.seed,
+    sonde_version = sonde.version, blas = cfg.blas, blas_core = cfg.blas_core,
+    threads = cfg.threads, start = now(), status = "running",
+  }
+  write_manifest(dir, m)
+  local log = assert(io.open(dir .. "/log.txt", "wb"))
+  local run = setmetatable({ dir = dir, seed = opts.seed, last = {}, artifacts = {},
+    metrics = assert(io.open(dir .. "/metrics.jsonl", "wb")) }, Run)
+  local print0 = print
+  print = function(...) -- tee: the terminal and log.txt
+    print0(...)
+    local n, parts = select("#", ...), {}
+    for i = 1, n do parts[i] = tostring((select(i, ...))) end
+    log:write(table.concat(parts, "\t"), "\n")
+    log:flush()
+  end
+  tensor.manual_seed(opts.seed)
+  math.randomseed(opts.seed)
+  local ok, err = xpcall(r.run, debug.traceback, opts.params, run)
+  print = print0
+  run.metrics:close()
+  if not ok then log:write(tostring(err), "\n") end
+  log:close()
+  local hashes = {}
+  for _, name in ipairs(run.artifacts) do
+    hashes[name] = "fnv1a64:" .. M.fnv1a64(read_file(dir .. "/" .. name) or "")
+  end
+  m.status, m["end"], m.artifacts = ok and "ok" or "failed", now(), hashes
+  if not ok then m.error = tostring(err) end
+  write_manifest(dir, m)
+  return dir, ok, err, run.last
+end
+
+-- --- the commands ---
+
+local function parse_opts(args, flags)
+  local opts, rest = {}, {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local flag = a:match("^%-%-(.+)$")
+    if flag then
+      if not flags[flag] then usage_error("unknown option '" .. a .. "'") end
+      local v = args[i + 1]
+      if v == nil then usage_error("'" .. a .. "' needs a value") end
+      if flags[flag] == "integer" then
+        v = math.tointeger(tonumber(v))
+        if not v then usage_error("'" .. a .. "' wants an integer, got '" .. args[i + 1] .. "'") end
+      end
+      opts[flag] = v
+      i = i + 2
+    else
+      rest[#rest + 1] = a
+      i = i + 1
+    end
+  end
+  return opts, rest
+end
+
+local function summary(last)
+  local rows, w = {}, 6
+  for k, v in sorted_pairs(last) do
+    local s = math.type(v) == "float" and string.format("%.6g", v) or tostring(v)
+    if type(v) == "table" then s = M.json(v) end
+    rows[#rows + 1] = { tostring(k), s }
+    w = math.max(w, #tostring(k))
+  end
+  if #rows == 0 then return end
+  print(string.format("%-" .. w .. "s  %s", "metric", "last"))
+  for _, row in ipairs(rows) do print(string.format("%-" .. w .. "s  %s", row[1], row[2])) end
+end
+
+local commands = {}
+
+function commands.run(args)
+  local opts, rest = parse_opts(args, { seed = "integer", out = "string", threads = "integer",
+                                        params = "string" })
+  local path = table.remove(rest, 1)
+  if not path then usage_error("usage: sonde run RECIPE [key=value...] [--seed N] [--out DIR] [--threads N] [--params FILE]") end
+  local r = M.load(path)
+  local file_values
+  if opts.params then
+    local ok, t = pcall(dofile, opts.params)
+    if not ok then usage_error("cannot read params file " .. opts.params .. ": " .. tostring(t)) end
+    if type(t) ~= "table" then usage_error("params file " .. opts.params .. " must return a table") end
+    file_values = t
+  end
+  local params = M.resolve(r, file_values, rest)
+  local dir, ok, err, last = M.execute(r, { params = params, seed = opts.seed or 0,
+                                            out = opts.out, threads = opts.threads })
+  if not ok then error(tostring(err) .. "\n(run directory: " .. dir .. ")", 0) end
+  summary(last)
+  print("run directory: " .. dir)
+  return true
+end
+
+function commands.show(args)
+  local path = args[1]
+  if not path then usage_error("usage: sonde show RECIPE") end
+  local r = M.load(path)
+  print(r.name .. ": " .. r.about)
+  print(valid_keys(r))
+  return true
+end
+
+local function read_lines(path)
+  local lines, f = {}, io.open(path, "rb")
+  if not f then return lines end
+  for line in f:lines() do lines[#lines + 1] = line end
+  f:close()
+  return lines
+end
+
+-- first_difference(a, b): the first key (sorted) where two metric lines differ.
+local function first_difference(a, b)
+  local ok1, x = pcall(M.json_decode, a)
+  local ok2, y = pcall(M.json_decode, b)
+  if ok1 and ok2 and type(x) == "table" and type(y) == "table" then
+    local keys = {}
+    for k in pairs(x) do keys[k] = true end
+    for k in pairs(y) do keys[k] = true end
+    for k in sorted_pairs(keys) do
+      local u, v = x[k], y[k]
+      if M.json(u) ~= M.json(v) then
+        return string.format("key '%s': %s vs %s", k, u == nil and "(missing)" or M.json(u),
+          v == nil and "(missing)" or M.json(v))
+      end
+    end
+  end
+  return a .. " vs " .. b
+end
+
+local function first_byte_difference(a, b)
+  for i = 1, math.min(#a, #b) do
+    if a:byte(i) ~= b:byte(i) then return string.format("byte %d: %d vs %d", i, a:byte(i), b:byte(i)) end
+  end
+  return string.format("sizes %d vs %d bytes", #a, #b)
+end
+
+function commands.verify(args)
+  local opts, rest = parse_opts(args, { threads = "integer" })
+  local old = rest[1]
+  if not old then usage_error("usage: sonde verify RUNDIR [--threads N]") end
+  old = old:gsub("/+$", "")
+  local text = read_file(old .. "/manifest.json")
+  if not text then usage_error("no manifest.json in " .. old) end
+  local m = M.json_decode(text)
+  local path = m.recipe
+  if not io.open(path, "rb") and m.recipe_cwd and path:sub(1, 1) ~= "/" then
+    path = m.recipe_cwd .. "/" .. path
+  end
+  local r = M.load(path)
+  local diffs = 0
+  local function report(what, diff)
+    if diff then diffs = diffs + 1; print(what .. ": differs, " .. diff)
+    else print(what .. ": identical") end
+  end
+  report("recipe", ("fnv1a64:" .. r.hash) ~= m.recipe_hash
+    and string.format("hash %s vs %s", m.recipe_hash, "fnv1a64:" .. r.hash) or nil)
+  local params = M.resolve(r, m.params, {})
+  local out = old:match("^(.*)/[^/]*$") or "."
+  local dir, ok, err = M.execute(r, { params = params, seed = m.seed,
+                                      out = out, threads = opts.threads or m.threads })
+  print("re-run: " .. dir .. " (threads " .. tensor.config().threads .. ")")
+  if not ok then diffs = diffs + 1; print("re-run failed: " .. tostring(err)) end
+  local a, b = read_lines(old .. "/metrics.jsonl"), read_lines(dir .. "/metrics.jsonl")
+  for i = 1, math.max(#a, #b) do
+    local diff
+    if a[i] == nil or b[i] == nil then
+      diff = a[i] == nil and "missing in the original" or "missing in the re-run"
+    elseif a[i] ~= b[i] then diff = first_difference(a[i], b[i]) end
+    report("metrics line " .. i, diff)
+  end
+  local m2 = M.json_decode(read_file(dir .. "/manifest.json"))
+  local names = {}
+  for k in pairs(m.artifacts or {}) do names[k] = true end
+  for k in pairs(m2.artifacts or {}) do names[k] = true end
+  for name in sorted_pairs(names) do
+    local x, y = read_file(old .. "/" .. name), read_file(dir .. "/" .. name)
+    local diff
+    if not x or not y then diff = not x and "missing in the original" or "missing in the re-run"
+    elseif x ~= y then diff = first_byte_difference(x, y) end
+    report("artifact " .. name, diff)
+  end
+  print(diffs == 0 and "verify: identical" or string.format("verify: %d difference(s)", diffs))
+  return diffs == 0
+end
+
+-- main(cmd, ...): the entry of `sonde run|show|verify`; returns true on
+-- success. Usage errors print without a traceback.
+function M.main(cmd, ...)
+  local f = commands[cmd]
+  if not f then usage_error("unknown command '" .. tostring(cmd) .. "'") end
+  local args = { ... }
+  local ok, res = xpcall(f, function(e)
+    if type(e) == "table" and e.usage then return e end
+    return debug.traceback(tostring(e), 2)
+  end, args)
+  if ok then return res end
+  io.stderr:write("sonde: ", type(res) == "table" and res.usage or tostring(res), "\n")
+  return false
+end
+
+return M

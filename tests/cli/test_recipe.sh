@@ -1,0 +1,94 @@
+#!/bin/sh
+# test_recipe.sh: `sonde run`, `show` and `verify` on examples/recipe_demo.sonde:
+# the run directory, the summary, params errors, verify identical across
+# thread counts, and verify naming the first difference after tampering.
+# Run by tests/run.sh (from the repository root) with SONDE set.
+SONDE=${SONDE:-./sonde}
+case $SONDE in /*) ;; *) SONDE=$(pwd)/$SONDE ;; esac
+RECIPE=$(pwd)/examples/recipe_demo.sonde
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+run() { "$SONDE" "$@" >out 2>err; rc=$?; }
+ok() { passed=$((passed + 1)); }
+bad() {
+  failed=$((failed + 1))
+  echo "FAIL $1"
+  echo "    exit $rc; stdout:"; sed 's/^/    | /' out | head -n 20
+  echo "    stderr:"; sed 's/^/    | /' err | head -n 20
+}
+# expect NAME RC STREAM TEXT: exit status and a line of STREAM containing TEXT.
+expect() { if [ "$rc" -eq "$2" ] && grep -qF -- "$4" "$3"; then ok; else bad "$1"; fi; }
+check() { if eval "$2"; then ok; else bad "$1: $2"; fi; }
+
+run run "$RECIPE" steps=3 --out "$tmp/runs"
+expect "run exits 0 and prints the run dir" 0 out "run directory: $tmp/runs/recipe-demo-"
+expect "summary table header" 0 out "metric  last"
+expect "summary has the last step" 0 out "step    3"
+expect "the recipe's prints reach stdout" 0 out "trained 3 steps"
+d=$(ls -d "$tmp"/runs/recipe-demo-* | head -n 1)
+check "run dir files" '[ -f "$d/manifest.json" ] && [ -f "$d/metrics.jsonl" ] && [ -f "$d/log.txt" ] && [ -f "$d/model.tensor" ]'
+check "three metric lines" '[ "$(wc -l <"$d/metrics.jsonl")" -eq 3 ]'
+check "metric lines have sorted keys" 'head -n 1 "$d/metrics.jsonl" | grep -q "^{\"loss\":[-0-9.e]*,\"step\":1,\"xsum\":"'
+check "log.txt has the prints" 'grep -qx "trained 3 steps" "$d/log.txt"'
+check "manifest status ok" 'grep -q "\"status\":\"ok\"" "$d/manifest.json"'
+check "manifest params" 'grep -q "\"params\":{\"act\":\"relu\",\"hidden\":16,\"lr\":0.10000000000000001,\"save\":true,\"sizes\":\[64,8\],\"steps\":3}" "$d/manifest.json"'
+check "manifest artifact hash" 'grep -q "\"artifacts\":{\"model.tensor\":\"fnv1a64:[0-9a-f]\{16\}\"}" "$d/manifest.json"'
+
+run run "$RECIPE" steps=3 --out "$tmp/runs"
+check "a second run gets a new dir" '[ "$(ls -d "$tmp"/runs/recipe-demo-* | wc -l)" -eq 2 ]'
+rm -rf "$tmp/runs"
+
+run show "$RECIPE"
+expect "show: about" 0 out "recipe-demo: a tiny MLP"
+expect "show: params with types, defaults, docs" 0 out "steps (integer, default 10)  training steps"
+expect "show: list param" 0 out "sizes (list of integer, default 64,8)"
+
+run run "$RECIPE" stepz=3 --out "$tmp/bad"
+expect "unknown param is an error" 1 err "unknown param 'stepz'"
+expect "the error lists the keys with docs" 1 err "lr (number, default 0.1)  SGD learning rate"
+check "no traceback for a usage error" '! grep -q traceback err'
+run run "$RECIPE" steps=many --out "$tmp/bad"
+expect "wrong type is an error" 1 err "param 'steps' wants an integer, got 'many'"
+check "no run dir for a bad param" '[ ! -d "$tmp/bad" ]'
+
+printf 'return { steps = 2, lr = 0.05 }\n' >p.lua
+run run "$RECIPE" --params p.lua hidden=4 --out "$tmp/pf"
+expect "params file" 0 out "step    2"
+check "params file and k=v in the manifest" 'grep -q "\"hidden\":4,\"lr\":0.050000000000000003" "$tmp"/pf/*/manifest.json'
+
+# a failing run: exit 1, marked failed
+printf 'experiment "boom" { run = function(p, run) run:log{ a = 1 }; error("kaboom") end }\n' >boom.sonde
+run run boom.sonde --out "$tmp/boom"
+expect "failing recipe exits 1 with its error" 1 err "kaboom"
+check "failing run is marked failed" 'grep -q "\"status\":\"failed\"" "$tmp"/boom/*/manifest.json'
+
+# verify: bigger data so reductions and products span several blocks
+run run "$RECIPE" steps=3 sizes=2048,16 hidden=64 --threads 1 --seed 5 --out "$tmp/v"
+check "threads recorded" 'grep -q "\"threads\":1" "$tmp"/v/*/manifest.json'
+v=$(ls -d "$tmp"/v/* | head -n 1)
+run verify "$v" --threads 2
+expect "verify with 2 threads: identical" 0 out "verify: identical"
+expect "verify reports metric lines" 0 out "metrics line 3: identical"
+expect "verify reports artifacts" 0 out "artifact model.tensor: identical"
+expect "verify ran on 2 threads" 0 out "(threads 2)"
+check "verify made a fresh dir" '[ "$(ls -d "$tmp"/v/* | wc -l)" -eq 2 ]'
+
+sed '2s/"step":2/"step":7/' "$v/metrics.jsonl" >t && mv t "$v/metrics.jsonl"
+run verify "$v"
+expect "tampered metrics: exit 1, first difference named" 1 out "metrics line 2: differs, key 'step': 7 vs 2"
+expect "other lines still identical" 1 out "metrics line 1: identical"
+expect "verify counts differences" 1 out "verify: 1 difference(s)"
+
+printf 'x' >>"$v/model.tensor"
+run verify "$v"
+expect "tampered artifact named" 1 out "artifact model.tensor: differs"
+
+run verify "$tmp/nowhere"
+expect "verify of a non-run" 1 err "no manifest.json"
+
+echo "TALLY $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

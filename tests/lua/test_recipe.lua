@@ -1,0 +1,192 @@
+-- test_recipe.lua: stdlib/recipe: the experiment form, params typed by
+-- their defaults (command line strings, params files, errors listing the
+-- keys), the JSON writer's determinism, the hash, run directories.
+local T = require "testlib"
+local recipe = require "recipe"
+
+local tmp = os.tmpname()
+os.remove(tmp)
+os.execute("mkdir -p '" .. tmp .. "'")
+
+local function write(name, text)
+  local path = tmp .. "/" .. name
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  return path
+end
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local demo = write("demo.sonde", [[
+experiment "demo" {
+  about = "a test recipe",
+  params = {
+    n = { 3, "an integer" }, lr = { 0.5, "a number" }, name = { "x", "a string" },
+    flag = { false, "a boolean" }, sizes = { { 1, 2 }, "a list of integers" },
+    tags = { {}, "a list of strings" },
+  },
+  run = function(p, run)
+    for i = 1, p.n do run:log{ i = i, lr = p.lr, r = math.random(1000), t = tensor.randn(1) } end
+    run:save("w.tensor", tensor.arange(4))
+    if p.flag then error("asked to fail") end
+  end,
+}
+]])
+local r = recipe.load(demo)
+
+T.test("load reads name, about and typed params", function()
+  T.eq(r.name, "demo")
+  T.eq(r.about, "a test recipe")
+  T.eq(r.specs.n.kind, "integer")
+  T.eq(r.specs.lr.kind, "number")
+  T.eq(r.specs.name.kind, "string")
+  T.eq(r.specs.flag.kind, "boolean")
+  T.eq(r.specs.sizes.kind, "list")
+  T.eq(r.specs.sizes.elem, "integer")
+  T.eq(r.specs.tags.elem, "string")
+  T.eq(rawget(_G, "experiment"), nil, "experiment is only defined while loading")
+end)
+
+T.test("defaults, then a params table, then key=value strings", function()
+  local p = recipe.resolve(r, nil, {})
+  T.eq(p.n, 3); T.eq(p.lr, 0.5); T.eq(p.flag, false); T.eq(p.sizes, { 1, 2 })
+  p = recipe.resolve(r, { n = 5, lr = 2 }, { "n=7", "flag=true", "sizes=4,5,6", "tags=a,b", "name=hi there" })
+  T.eq(p.n, 7)
+  T.eq(math.type(p.n), "integer")
+  T.eq(math.type(p.lr), "float", "an integer given for a number param becomes a float")
+  T.eq(p.lr, 2.0)
+  T.eq(p.flag, true)
+  T.eq(p.sizes, { 4, 5, 6 })
+  T.eq(p.tags, { "a", "b" })
+  T.eq(p.name, "hi there")
+  p = recipe.resolve(r, nil, { "lr=1e-3", "flag=0", "tags=" })
+  T.eq(p.lr, 1e-3); T.eq(p.flag, false); T.eq(p.tags, {})
+end)
+
+T.test("defaults are not shared between resolutions", function()
+  local p = recipe.resolve(r, nil, {})
+  p.sizes[1] = 99
+  T.eq(recipe.resolve(r, nil, {}).sizes, { 1, 2 })
+end)
+
+T.test("unknown keys and wrong types list the valid keys with docs", function()
+  local e = T.raises(function() recipe.resolve(r, nil, { "nn=3" }) end, "unknown param 'nn'")
+  T.ok(tostring(e):find("n (integer, default 3)  an integer", 1, true), tostring(e))
+  T.ok(tostring(e):find("sizes (list of integer, default 1,2)  a list of integers", 1, true))
+  T.raises(function() recipe.resolve(r, nil, { "n=2.5" }) end, "param 'n' wants an integer, got '2.5'")
+  T.raises(function() recipe.resolve(r, nil, { "lr=fast" }) end, "param 'lr' wants a number")
+  T.raises(function() recipe.resolve(r, nil, { "flag=yes" }) end, "param 'flag' wants a boolean")
+  T.raises(function() recipe.resolve(r, nil, { "sizes=1,x" }) end, "wants a list of integer")
+  T.raises(function() recipe.resolve(r, nil, { "n" }) end, "expected key=value, got 'n'")
+  T.raises(function() recipe.resolve(r, { n = "3" }, {}) end, "param 'n' wants an integer, got string")
+  T.raises(function() recipe.resolve(r, { bogus = 1 }, {}) end, "valid params of 'demo'")
+end)
+
+T.test("bad recipe files", function()
+  T.raises(function() recipe.load(write("none.sonde", "x = 1")) end, "no experiment")
+  T.raises(function() recipe.load(write("norun.sonde", 'experiment "a" { about = "" }')) end,
+    "needs { run = function")
+  T.raises(function()
+    recipe.load(write("two.sonde", 'experiment "a" { run = print }\nexperiment "b" { run = print }'))
+  end, "defines one experiment")
+  T.raises(function()
+    recipe.load(write("badp.sonde", 'experiment "a" { params = { k = { print, "f" } }, run = print }'))
+  end, "param 'k' has a default of type function")
+  T.raises(function() recipe.load(tmp .. "/missing.sonde") end, "cannot open recipe")
+end)
+
+T.test("json: sorted keys whatever the insertion order, %.17g floats", function()
+  local a, b = {}, {}
+  local keys = {}
+  for i = 1, 40 do keys[i] = "k" .. i end
+  for i = 1, 40 do a[keys[i]] = i end
+  for i = 40, 1, -1 do b[keys[i]] = i end
+  T.eq(recipe.json(a), recipe.json(b))
+  T.eq(recipe.json({ b = 1, a = 2, c = { z = true, y = "s" } }), '{"a":2,"b":1,"c":{"y":"s","z":true}}')
+  T.eq(recipe.json(0.1 + 0.2), "0.30000000000000004")
+  T.eq(recipe.json(3), "3")
+  T.eq(recipe.json(-0.5), "-0.5")
+  T.eq(recipe.json(math.huge), "Infinity")
+  T.eq(recipe.json({ 1, 2.5, "x" }), '[1,2.5,"x"]')
+  T.eq(recipe.json({}), "[]")
+  T.eq(recipe.json('a"b\\c\n\1'), '"a\\"b\\\\c\\n\\u0001"')
+  T.eq(recipe.json(tensor.new({ 0.5 })), "0.5")
+  T.raises(function() recipe.json({ x = tensor.zeros(2) }) end, "value.x is a tensor of 2 elements")
+  T.raises(function() recipe.json({ f = print }) end, "value.f is a function")
+  T.raises(function() recipe.json({ 1, x = 2 }) end, "mixes string and other keys")
+end)
+
+T.test("json: decode reads back what the writer wrote", function()
+  local v = { a = { 1, 2.5, -3e-7 }, b = "q\"\n\\", c = true, d = { e = false }, f = 0.1 + 0.2 }
+  local back = recipe.json_decode(recipe.json(v))
+  T.eq(back, v)
+  T.eq(recipe.json(back), recipe.json(v))
+  T.raises(function() recipe.json_decode('{"a":1') end, "json:")
+  T.raises(function() recipe.json_decode('[1] x') end, "trailing")
+end)
+
+T.test("sorted_pairs and the hash", function()
+  local seen = {}
+  for k, v in recipe.sorted_pairs({ b = 2, a = 1, [2] = "y", [1] = "x" }) do seen[#seen + 1] = tostring(k) .. v end
+  T.eq(seen, { "1x", "2y", "a1", "b2" })
+  T.eq(recipe.fnv1a64(""), "cbf29ce484222325")
+  T.eq(recipe.fnv1a64("a"), "af63dc4c8601ec8c")
+  T.eq(recipe.fnv1a64("foobar"), "85944171f73967e8")
+  local big = string.rep("xyz", 5000)
+  T.ok(recipe.fnv1a64(big) ~= recipe.fnv1a64(big .. "!"))
+end)
+
+T.test("run directories are never reused", function()
+  local dirs = {}
+  for i = 1, 20 do
+    local d = recipe.make_run_dir(tmp .. "/runs", "same name")
+    T.ok(not dirs[d], "reused " .. d)
+    dirs[d] = true
+    T.ok(d:find(tmp .. "/runs/same_name%-%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d%-%x%x%x%x%x%x$"), d)
+    local f = io.open(d .. "/x", "w")
+    T.ok(f, "cannot write in " .. d)
+    f:close()
+  end
+end)
+
+T.test("execute: manifest, metrics, artifacts; same seed, same bytes", function()
+  local p = recipe.resolve(r, nil, { "n=4" })
+  local d1, ok1 = recipe.execute(r, { params = p, seed = 7, out = tmp .. "/ex" })
+  local d2, ok2 = recipe.execute(r, { params = p, seed = 7, out = tmp .. "/ex" })
+  local d3 = recipe.execute(r, { params = p, seed = 8, out = tmp .. "/ex" })
+  T.ok(ok1 and ok2)
+  T.ok(d1 ~= d2)
+  local m1 = read(d1 .. "/metrics.jsonl")
+  T.eq(select(2, m1:gsub("\n", "")), 4)
+  T.eq(m1, read(d2 .. "/metrics.jsonl"), "math.random and unseeded randn follow the run seed")
+  T.ok(m1 ~= read(d3 .. "/metrics.jsonl"))
+  local m = recipe.json_decode(read(d1 .. "/manifest.json"))
+  T.eq(m.status, "ok")
+  T.eq(m.seed, 7)
+  T.eq(m.params.n, 4)
+  T.eq(m.recipe_name, "demo")
+  T.eq(m.recipe_hash, "fnv1a64:" .. recipe.fnv1a64(read(demo)))
+  T.eq(m.artifacts["w.tensor"], "fnv1a64:" .. recipe.fnv1a64(read(d1 .. "/w.tensor")))
+  T.eq(tensor.load(d1 .. "/w.tensor"):sum():item(), 6)
+  T.ok(io.open(d1 .. "/manifest.json.tmp") == nil, "no temp file left")
+end)
+
+T.test("a failing run is marked failed with its error", function()
+  local p, print0 = recipe.resolve(r, nil, { "flag=true" }), print
+  local d, ok, err = recipe.execute(r, { params = p, seed = 0, out = tmp .. "/fail" })
+  T.ok(not ok)
+  T.ok(tostring(err):find("asked to fail", 1, true))
+  local m = recipe.json_decode(read(d .. "/manifest.json"))
+  T.eq(m.status, "failed")
+  T.ok(m.error:find("asked to fail", 1, true))
+  T.ok(read(d .. "/log.txt"):find("asked to fail", 1, true))
+  T.ok(print == print0, "print is restored after the run")
+end)
+
+os.execute("rm -rf '" .. tmp .. "'")
+T.done()
