@@ -6,7 +6,7 @@ MODE ?= release
 B ?= build/$(MODE)
 CC ?= cc
 
-PKGS := lua5.4 libpng zlib libdeflate cairo
+PKGS := lua5.4 libpng zlib libdeflate cairo fontconfig
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) openblas)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 # OpenBLAS is opened at first use (blas.c), after sonde has chosen its core
@@ -52,7 +52,7 @@ $(PROG): $(INTERP_OBJ) $(LUA_OBJ) $(CORE_OBJ)
 
 # For a stock lua5.4: require "sonde" (the host provides Lua's symbols).
 $(MODULE): $(LUA_OBJ) $(CORE_OBJ)
-	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs libpng zlib libdeflate cairo) -ldl -lm
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs libpng zlib libdeflate cairo fontconfig) -ldl -lm
 
 $(B)/%.o: %.c $(wildcard runtime/*/*.h interp/*.h)
 	@mkdir -p $(dir $@)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include "lsonde.h"
 #include "../io/io.h"
 
@@ -252,6 +253,19 @@ static int l_save(lua_State *L) {
   return 0;
 }
 
+/* cairo and fontconfig keep process-wide font caches; they are
+   dropped when the last Lua state using plot.cairo closes. The sentinel is
+   made when the module opens, so lua_close finalizes it after every canvas. */
+static _Atomic int states;
+
+static int l_release_caches(lua_State *L) {
+  if (--states == 0) {
+    cairo_debug_reset_static_data();
+    FcFini();
+  }
+  return 0;
+}
+
 static const sd_reg canvas_fns[] = {
   {"new", l_new, "plot.cairo.new(width, height)", "a white canvas of width x height pixels"},
   {NULL, NULL, NULL, NULL},
@@ -281,6 +295,16 @@ int sd_open_plot_cairo(lua_State *L) {
     lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, l_gc);
     lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "sonde.cairo_caches") == LUA_TNIL) {
+    lua_newuserdatauv(L, 1, 0);
+    lua_newtable(L);
+    lua_pushcfunction(L, l_release_caches);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "sonde.cairo_caches");
+    states++;
   }
   lua_pop(L, 1);
   lua_newtable(L);
