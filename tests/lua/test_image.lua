@@ -252,10 +252,15 @@ T.test("save/load round trip: u8 exact, float within 1/255", function()
   T.raises(function() image.load(tmp("missing.png")) end, "missing.png")
 end)
 
-T.test("every function has a doc", function()
-  for _, name in ipairs({ "load", "save", "resize", "crop", "flip", "normalize", "grid", "heatmap", "overlay" }) do
-    T.ok(type(image[name]) == "function", name)
+T.test("every function has a one-line doc and signature", function()
+  local docs, n = sonde.docs(), 0
+  for name, fn in pairs(image) do
+    n = n + 1
+    T.ok(type(fn) == "function", name)
+    local d = docs["image." .. name]
+    T.ok(d and d.doc ~= "" and not d.doc:find("\n") and d.sig:find("image." .. name, 1, true), name)
   end
+  T.eq(n, 9)
 end)
 
 os.execute("rm -rf " .. dir)
