@@ -429,7 +429,8 @@ function M.execute(r, opts)
   for _, name in ipairs(run.artifacts) do
     hashes[name] = "fnv1a64:" .. M.fnv1a64(read_file(dir .. "/" .. name) or "")
   end
-  m.status, m["end"], m.artifacts = ok and "ok" or "failed", now(), hashes
+  local status = ok and "ok" or tostring(err):find("interrupted!", 1, true) and "interrupted" or "failed"
+  m.status, m["end"], m.artifacts = status, now(), hashes
   if not ok then m.error = tostring(err) end
   write_manifest(dir, m)
   return dir, ok, err, run.last

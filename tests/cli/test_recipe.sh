@@ -55,6 +55,11 @@ run run "$RECIPE" steps=many --out "$tmp/bad"
 expect "wrong type is an error" 1 err "param 'steps' wants an integer, got 'many'"
 check "no run dir for a bad param" '[ ! -d "$tmp/bad" ]'
 
+run run "$RECIPE" --seeds 3 --out "$tmp/bad"
+expect "unknown option" 1 err "unknown option '--seeds'"
+run run "$RECIPE" --seed x --out "$tmp/bad"
+expect "--seed wants an integer" 1 err "'--seed' wants an integer, got 'x'"
+
 printf 'return { steps = 2, lr = 0.05 }\n' >p.lua
 run run "$RECIPE" --params p.lua hidden=4 --out "$tmp/pf"
 expect "params file" 0 out "step    2"

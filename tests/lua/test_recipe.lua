@@ -33,6 +33,7 @@ experiment "demo" {
   run = function(p, run)
     for i = 1, p.n do run:log{ i = i, lr = p.lr, r = math.random(1000), t = tensor.randn(1) } end
     run:save("w.tensor", tensor.arange(4))
+    run:save_image("img.png", tensor.new({ { 0, 0.5 }, { 1, 0.25 } }))
     if p.flag then error("asked to fail") end
   end,
 }
@@ -174,6 +175,17 @@ T.test("execute: manifest, metrics, artifacts; same seed, same bytes", function(
   T.eq(m.artifacts["w.tensor"], "fnv1a64:" .. recipe.fnv1a64(read(d1 .. "/w.tensor")))
   T.eq(tensor.load(d1 .. "/w.tensor"):sum():item(), 6)
   T.ok(io.open(d1 .. "/manifest.json.tmp") == nil, "no temp file left")
+  T.eq(read(d1 .. "/img.png"):sub(2, 4), "PNG")
+  T.eq(m.artifacts["img.png"], "fnv1a64:" .. recipe.fnv1a64(read(d1 .. "/img.png")))
+  T.eq(data.load_png(d1 .. "/img.png"):numel(), 4)
+end)
+
+T.test("artifact names are plain file names", function()
+  local bad = write("bad_name.sonde", 'experiment "b" { run = function(p, run) run:save("../x", tensor.zeros(1)) end }')
+  local d, ok, err = recipe.execute(recipe.load(bad), { params = {}, seed = 0, out = tmp .. "/bn" })
+  T.ok(not ok)
+  T.ok(tostring(err):find("run:save: name must be a plain file name", 1, true), tostring(err))
+  T.ok(io.open(tmp .. "/bn/x") == nil)
 end)
 
 T.test("a failing run is marked failed with its error", function()
@@ -186,6 +198,14 @@ T.test("a failing run is marked failed with its error", function()
   T.ok(m.error:find("asked to fail", 1, true))
   T.ok(read(d .. "/log.txt"):find("asked to fail", 1, true))
   T.ok(print == print0, "print is restored after the run")
+end)
+
+T.test("an interrupted run is marked interrupted", function()
+  -- the error Ctrl-C raises (interp/main.c's hook), raised here by hand
+  local f = write("int.sonde", 'experiment "i" { run = function() error("interrupted!") end }')
+  local d, ok = recipe.execute(recipe.load(f), { params = {}, seed = 0, out = tmp .. "/int" })
+  T.ok(not ok)
+  T.eq(recipe.json_decode(read(d .. "/manifest.json")).status, "interrupted")
 end)
 
 os.execute("rm -rf '" .. tmp .. "'")
