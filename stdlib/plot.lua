@@ -144,6 +144,13 @@ local function nice_ticks(lo, hi, n)
   return ticks, step
 end
 
+-- ticks at cell numbers 1..n of a heatmap: every cell, or a 1-2-5 step
+local function cell_ticks(n)
+  local t, step = nice_ticks(1, n, math.min(n, 8))
+  if step < 1 then t = iota(n) end
+  return t, 1
+end
+
 local function fmt_tick(v, step)
   if v == 0 then return "0" end
   local a = math.abs(v)
@@ -216,11 +223,8 @@ function Figure:render()
   local xt, xstep, yt, ystep
   if self.image then
     x0, x1, y0, y1 = 0.5, self.image.w + 0.5, 0.5, self.image.h + 0.5
-    xt, xstep = nice_ticks(1, self.image.w, math.min(self.image.w, 8))
-    yt, ystep = nice_ticks(1, self.image.h, math.min(self.image.h, 8))
-    xstep, ystep = math.max(xstep, 1), math.max(ystep, 1)
-    xt = nice_ticks(1, self.image.w, (self.image.w - 1) / xstep + 0.5)
-    yt = nice_ticks(1, self.image.h, (self.image.h - 1) / ystep + 0.5)
+    xt, xstep = cell_ticks(self.image.w)
+    yt, ystep = cell_ticks(self.image.h)
   else
     if self.xlim then x0, x1 = self.xlim[1], self.xlim[2]
     else local m = (x1 - x0) * 0.04; if m == 0 then m = 0.5 end; x0, x1 = x0 - m, x1 + m end
@@ -314,15 +318,14 @@ function Figure:render()
   -- the colorbar of a heatmap: a gradient with its own ticks
   if self.image then
     local bx, bw = px + pw + 16, 16
-    local n, g = 256, {}
+    local n = 256
     local cm = self.image.cmap
     local ch = { {}, {}, {} }
     for i = 1, n do
       local r, gg, b = cmap_rgb(cm, 1 - (i - 1) / (n - 1))
       ch[1][i], ch[2][i], ch[3][i] = { r }, { gg }, { b }
     end
-    g = tensor.new(ch, { dtype = "u8" })
-    c:image(g, bx, py, bw, ph)
+    c:image(tensor.new(ch, { dtype = "u8" }), bx, py, bw, ph)
     c:color(0.15, 0.15, 0.15); c:width(1)
     c:rect(bx + 0.5, py + 0.5, bw - 1, ph - 1, false)
     local lo, hi = self.image.lo, self.image.hi
@@ -503,7 +506,6 @@ end
 function plot.roc(scores, labels, opts)
   local fig = unit_axes(opts, "ROC curve", "false positive rate", "true positive rate", "lower right")
   fig:add { kind = "line", x = { 0, 1 }, y = { 0, 1 }, color = { 0.6, 0.6, 0.6 }, lw = 1, dash = 4 }
-  fig.series[1].color = { 0.6, 0.6, 0.6 }
   fig:roc(scores, labels, opts)
   fig.series[2].color = (opts and opts.color) or tab10[1]
   return fig
