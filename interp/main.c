@@ -112,12 +112,13 @@ static void print_usage(FILE *f) {
           "  run RECIPE [k=v...] [--seed N] [--out DIR] [--threads N] [--params FILE]\n"
           "  show RECIPE  print a recipe's about text and params\n"
           "  verify RUNDIR [--threads N]  re-run from the manifest and compare\n"
-          "  (coming: sweep, runs)\n"
+          "  runs [DIR]   list runs (default runs/): status, params, last metrics\n"
+          "  (coming: sweep)\n"
           "  a script named like a command runs with a path: %s ./run\n",
           progname, progname);
 }
 
-static const char *const reserved[] = {"sweep", "runs", NULL};
+static const char *const reserved[] = {"sweep", NULL};
 
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
@@ -130,7 +131,7 @@ static int pmain(lua_State *L) {
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (argc >= 2 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "show") == 0 ||
-                    strcmp(argv[1], "verify") == 0)) {
+                    strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "runs") == 0)) {
     /* the recipe commands live in stdlib/recipe.lua: recipe.main(cmd, args...) */
     lua_getglobal(L, "require");
     lua_pushliteral(L, "recipe");

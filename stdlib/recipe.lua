@@ -1,7 +1,8 @@
--- recipe.lua: the experiment form and the commands `sonde run`, `show` and
--- `verify`. A recipe file calls `experiment "name" { about=, params=, run= }`;
--- a run gets a fresh directory with manifest.json, metrics.jsonl, log.txt and
--- its artifacts. Everything written uses sorted keys and %.17g floats, so
+-- recipe.lua: the experiment form and the commands `sonde run`, `show`,
+-- `verify` and `runs`. A recipe file calls
+-- `experiment "name" { about=, params=, run= }`; a run gets a fresh
+-- directory with manifest.json, metrics.jsonl, log.txt and its artifacts.
+-- Everything written uses sorted keys and %.17g floats, so
 -- the same recipe, params and seed give the same bytes on any thread count.
 local M = {}
 
@@ -589,6 +590,45 @@ function commands.verify(args)
   end
   print(diffs == 0 and "verify: identical" or string.format("verify: %d difference(s)", diffs))
   return diffs == 0
+end
+
+local function human(v)
+  if math.type(v) == "float" then return string.format("%.6g", v) end
+  if type(v) == "table" then return show_value(v) end
+  return tostring(v)
+end
+
+-- runs [DIR]: one line per run directory (sorted by name): status, params
+-- and the last logged value of each metric.
+function commands.runs(args)
+  local dir = (args[1] or "runs"):gsub("/+$", "")
+  local ls = io.popen("ls -1 " .. shell_quote(dir) .. " 2>/dev/null")
+  local names = {}
+  for name in ls:lines() do names[#names + 1] = name end
+  ls:close()
+  table.sort(names)
+  local rows = {}
+  for _, name in ipairs(names) do
+    local text = read_file(dir .. "/" .. name .. "/manifest.json")
+    local ok, m = pcall(M.json_decode, text or "")
+    if text and ok and type(m) == "table" then
+      local params, last, metrics = {}, {}, {}
+      for k, v in sorted_pairs(m.params or {}) do params[#params + 1] = k .. "=" .. human(v) end
+      for _, line in ipairs(read_lines(dir .. "/" .. name .. "/metrics.jsonl")) do
+        local lok, t = pcall(M.json_decode, line)
+        if lok and type(t) == "table" then for k, v in pairs(t) do last[k] = v end end
+      end
+      for k, v in sorted_pairs(last) do metrics[#metrics + 1] = k .. "=" .. human(v) end
+      rows[#rows + 1] = { name, tostring(m.status), table.concat(params, " "), table.concat(metrics, " ") }
+    end
+  end
+  if #rows == 0 then print("no runs in " .. dir); return true end
+  local w = { 3, 6, 6 }
+  for _, r in ipairs(rows) do for i = 1, 3 do w[i] = math.max(w[i], #r[i]) end end
+  local fmt = "%-" .. w[1] .. "s  %-" .. w[2] .. "s  %-" .. w[3] .. "s  %s"
+  print((fmt:format("run", "status", "params", "metrics"):gsub("%s+$", "")))
+  for _, r in ipairs(rows) do print((fmt:format(r[1], r[2], r[3], r[4]):gsub("%s+$", ""))) end
+  return true
 end
 
 -- main(cmd, ...): the entry of `sonde run|show|verify`; returns true on

@@ -56,15 +56,15 @@ expect "unknown option" 1 err -e "unknown option '-x'"
 run -e
 expect "-e without code" 1 err -e "'-e' needs an argument"
 
-for c in sweep runs; do
-  run "$c"
-  expect "reserved command $c" 1 err -e "'$c' is not yet available"
-done
+run sweep
+expect "reserved command sweep" 1 err -e "'sweep' is not yet available"
 # the recipe commands (tests/cli/test_recipe.sh covers them): usage on no arguments
 for c in run show verify; do
   run "$c"
   expect "command $c without arguments" 1 err -e "usage: sonde $c"
 done
+run runs
+expect "runs without a runs/ dir" 0 out -x "no runs in runs"
 
 printf 'print("the run script", ...)\n' >run
 run ./run x

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_recipe.sh: `sonde run`, `show` and `verify` on examples/recipe_demo.sonde:
+# test_recipe.sh: `sonde run`, `show`, `verify`, `runs` on examples/recipe_demo.sonde:
 # the run directory, the summary, params errors, verify identical across
 # thread counts, and verify naming the first difference after tampering.
 # Run by tests/run.sh (from the repository root) with SONDE set.
@@ -63,6 +63,10 @@ expect "--seed wants an integer" 1 err "'--seed' wants an integer, got 'x'"
 printf 'return { steps = 2, lr = 0.05 }\n' >p.lua
 run run "$RECIPE" --params p.lua hidden=4 --out "$tmp/pf"
 expect "params file" 0 out "step    2"
+run runs "$tmp/pf"
+expect "runs lists a run with params and last metrics" 0 out "ok      act=relu hidden=4 lr=0.05 save=true"
+expect "runs shows the last step" 0 out "step=2"
+check "runs: header and one run" '[ "$(wc -l <out)" -eq 2 ] && head -n 1 out | grep -q "^run  *status  *params  *metrics$"'
 check "params file and k=v in the manifest" 'grep -q "\"hidden\":4,\"lr\":0.050000000000000003" "$tmp"/pf/*/manifest.json'
 
 # a failing run: exit 1, marked failed
