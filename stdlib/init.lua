@@ -25,3 +25,8 @@ if data and not data.synthetic then
     data[name] = function(...) return synthetic()[name](...) end
   end
 end
+
+-- data.image_folder lives in Lua (stdlib/image_folder.lua), loaded on first call.
+if data and not data.image_folder then
+  data.image_folder = function(...) return require("image_folder")(...) end
+end

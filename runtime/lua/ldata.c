@@ -5,6 +5,10 @@
    the core in a C struct; that struct lives in a GC'd box while its tensors
    are handed to Lua one by one, so an error half-way leaks nothing. */
 #include "lsonde.h"
+#include <stdio.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <dirent.h>
 #include "../core/parallel.h"
 #include "../io/io.h"
 #include <stdlib.h>
@@ -291,7 +295,52 @@ static int l_save_png(lua_State *L) {
   return 0;
 }
 
+/* data.listdir(path) -> {names...} sorted bytewise, and a parallel table
+   of kinds ("dir", "file", "other"); "." and ".." left out. Sorted, so no
+   directory order ever reaches a result. */
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int l_listdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (!d) return luaL_error(L, "listdir: %s: %s", path, strerror(errno));
+  lua_newtable(L); /* names, unsorted, keep them alive */
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  closedir(d);
+  const char **v = lua_newuserdatauv(L, sizeof *v * (size_t)(n ? n : 1), 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, -2, i + 1);
+    v[i] = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the table keeps the string */
+  }
+  qsort(v, (size_t)n, sizeof *v, cmp_names);
+  lua_createtable(L, n, 0);
+  lua_createtable(L, n, 0);
+  char full[4096];
+  for (int i = 0; i < n; i++) {
+    struct stat st;
+    snprintf(full, sizeof full, "%s/%s", path, v[i]);
+    const char *kind = stat(full, &st) != 0 ? "other" : S_ISDIR(st.st_mode) ? "dir"
+                     : S_ISREG(st.st_mode) ? "file" : "other";
+    lua_pushstring(L, v[i]);
+    lua_rawseti(L, -3, i + 1);
+    lua_pushstring(L, kind);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 2;
+}
+
 static const sd_reg data_fns[] = {
+  {"listdir", l_listdir, "data.listdir(path)",
+   "names in a directory, sorted, and a parallel table of kinds (dir, file, other)"},
   {"idx", l_idx, "data.idx(path)",
    "an IDX file (plain or .gz) as a tensor: u8, i8/i16/i32 as i32, f32, f64"},
   {"fashion_mnist", l_fashion_mnist, "data.fashion_mnist{split=\"train\"|\"test\", raw=false, path=}",
