@@ -30,3 +30,15 @@ end
 if data and not data.image_folder then
   data.image_folder = function(...) return require("image_folder")(...) end
 end
+
+-- image.grid with labels= draws them with cairo (stdlib/image_labels.lua),
+-- loaded only when labels are asked for.
+if image and image.grid then
+  local grid = image.grid
+  image.grid = function(images, opts)
+    if type(opts) == "table" and opts.labels ~= nil then
+      return require("image_labels")(grid, images, opts)
+    end
+    return grid(images, opts)
+  end
+end

@@ -139,11 +139,7 @@ static int l_grid(lua_State *L) {
       return luaL_error(L, "bad argument #1 to 'grid' (entry %d is not a tensor)", i + 1);
     lua_pop(L, 1); /* kept alive by the list */
   }
-  if (o) { /* labels are accepted but not drawn (no font library) */
-    int ty = lua_getfield(L, o, "labels");
-    if (ty != LUA_TNIL && ty != LUA_TTABLE) return luaL_error(L, "grid: labels must be a list of strings");
-    lua_pop(L, 1);
-  }
+  /* labels= is drawn by the Lua wrapper (stdlib/image_labels.lua) */
   sd_lua_push(L, sd_image_grid(n, imgs, ncol, padding, pad_value), "grid");
   return 1;
 }
@@ -181,7 +177,7 @@ static const sd_reg image_fns[] = {
   {"normalize", l_normalize, "image.normalize(t, mean, std)",
    "(t - mean[c]) / std[c] per channel of CxHxW or NxCxHxW (tables or numbers); f32 or f64"},
   {"grid", l_grid, "image.grid(images, {ncol=8, padding=2, pad_value=1, labels=})",
-   "NxCxHxW or a list of CxHxW as one CxH'xW' image, like make_grid; labels are accepted, not drawn"},
+   "NxCxHxW or a list of CxHxW as one CxH'xW' image, like make_grid; labels= writes one under each tile (RGB)"},
   {"heatmap", l_heatmap, "image.heatmap(t, {cmap=\"viridis\"|\"magma\"|\"gray\", vmin=, vmax=})",
    "HxW to a 3xHxW f32 colour image in [0,1]; vmin/vmax default to t's min/max; NaN is black"},
   {"overlay", l_overlay, "image.overlay(img, map, alpha=0.5, {cmap=, vmin=, vmax=})",

@@ -232,6 +232,28 @@ static int l_image(lua_State *L) {
   return 0;
 }
 
+/* c:pixels(): the canvas as a u8 [3,H,W] tensor (for drawing into images) */
+static int l_pixels(lua_State *L) {
+  canvas *c = check_canvas(L);
+  cairo_surface_flush(c->surface);
+  int h = cairo_image_surface_get_height(c->surface), w = cairo_image_surface_get_width(c->surface);
+  int stride = cairo_image_surface_get_stride(c->surface);
+  const unsigned char *src = cairo_image_surface_get_data(c->surface);
+  int64_t shape[3] = {3, h, w};
+  sd_tensor *t = sd_lua_push(L, sd_empty(SD_U8, 3, shape), "pixels");
+  uint8_t *d = sd_data(t);
+  for (int i = 0; i < h; i++) {
+    const uint32_t *row = (const uint32_t *)(src + (size_t)i * stride);
+    for (int j = 0; j < w; j++) {
+      int64_t k = (int64_t)i * w + j, plane = (int64_t)h * w;
+      d[k] = (uint8_t)(row[j] >> 16);
+      d[plane + k] = (uint8_t)(row[j] >> 8);
+      d[2 * plane + k] = (uint8_t)row[j];
+    }
+  }
+  return 1;
+}
+
 static cairo_status_t write_chunk(void *w, const unsigned char *p, unsigned int n) {
   sd_wfile_write(w, p, n);
   return CAIRO_STATUS_SUCCESS;
@@ -283,6 +305,7 @@ static const sd_reg canvas_methods[] = {
   {"text_size", l_text_size, "c:text_size(s, size [, bold])", "width and height of the text in pixels"},
   {"image", l_image, "c:image(t, x, y, w, h)", "draw a u8 [3,H,W] tensor scaled into a rectangle, pixels sharp"},
   {"save", l_save, "c:save(path)", "write the canvas as PNG, atomically"},
+  {"pixels", l_pixels, "c:pixels()", "the canvas as a u8 [3,H,W] tensor"},
   {NULL, NULL, NULL, NULL},
 };
 

@@ -166,9 +166,9 @@ T.test("grid: shape and padding like make_grid", function()
   T.eq(image.grid(b):shape(), { 3, 6 + 2, 5 * 8 + 2 }) -- default ncol=8 -> one row
 end)
 
-T.test("grid: a list, padding=0, pad_value and labels accepted", function()
+T.test("grid: a list, padding=0, pad_value (labels: test_image_labels.lua)", function()
   local a, c = tensor.full({ 1, 2, 2 }, 0.25), tensor.full({ 1, 2, 2 }, 0.75)
-  local g = image.grid({ a, c }, { padding = 0, labels = { "a", "c" } })
+  local g = image.grid({ a, c }, { padding = 0 })
   T.eq(g:tolist(), { { { 0.25, 0.25, 0.75, 0.75 }, { 0.25, 0.25, 0.75, 0.75 } } })
   local p = image.grid({ a }, { padding = 1, pad_value = 0.5 })
   T.eq(flat(p), { 0.5, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.5, 0.5, 0.25, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5 })
