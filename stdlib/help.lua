@@ -64,17 +64,30 @@ end
 -- function -> sorted list of doc names, built from the tables on each call
 -- (cheap, and always current as modules load).
 local function names_of(fn)
-  local docs, found = load_all(), {}
-  for tname, tbl in pairs(documented_tables()) do
+  local docs, found, seen = load_all(), {}, {}
+  local tables = documented_tables()
+  for _, tbl in pairs(tables) do seen[tbl] = true end -- modules are scanned under their own name
+  -- a module's functions, and those of its sub-tables (data.synthetic.blobs)
+  local function scan(tname, tbl, depth)
+    if depth > 1 then
+      if seen[tbl] then return end
+      seen[tbl] = true
+    end
     for k, v in pairs(tbl) do
-      if v == fn and type(k) == "string" then
-        for _, sep in ipairs({ ".", ":" }) do
-          local n = tname .. sep .. k
-          if docs[n] then found[#found + 1] = n end
+      if type(k) == "string" then
+        if v == fn then
+          for _, sep in ipairs({ ".", ":" }) do
+            local n = tname .. sep .. k
+            if docs[n] and not found[n] then found[n] = true; found[#found + 1] = n end
+          end
+        elseif type(v) == "table" and depth < 2 then
+          scan(tname .. "." .. k, v, depth + 1)
         end
       end
     end
   end
+  for tname, tbl in pairs(tables) do scan(tname, tbl, 1) end
+  for n in pairs(found) do if type(n) == "string" then found[n] = nil end end
   sort(found)
   return found
 end

@@ -147,4 +147,9 @@ T.test("sonde.doc entries from Lua code show in help", function()
   T.eq(help.text("mymod.thing"), "mymod.thing(a)\n    does a thing")
 end)
 
+T.test("help finds functions in a module's sub-tables by identity", function()
+  T.ok(help.text(data.synthetic.blobs):find("data.synthetic.blobs", 1, true))
+  T.ok(help.text(tensor.zeros):find("tensor.zeros", 1, true))
+end)
+
 T.done()
