@@ -1,9 +1,17 @@
 -- init.lua: the prelude. Makes the stdlib's modules reachable as globals,
 -- loaded on first use so start-up stays fast.
 local preload = package.preload
+-- A recipe file run as a plain script meets `experiment` here: recipes
+-- run under `sonde run`, which defines it.
+local function experiment(name)
+  error(string.format("experiment %q: a recipe runs with `sonde run FILE [k=v ...]` "
+    .. "(its params: `sonde show FILE`)", tostring(name)), 2)
+end
+
 setmetatable(_G, {
   __index = function(_, name)
     if preload[name] and name ~= "init" then return require(name) end
+    if name == "experiment" then return experiment end
   end,
 })
 
