@@ -598,9 +598,58 @@ local function human(v)
   return tostring(v)
 end
 
+-- last_metrics(dir): the last logged value of each metric of a run dir.
+local function last_metrics(dir)
+  local last = {}
+  for _, line in ipairs(read_lines(dir .. "/metrics.jsonl")) do
+    local ok, t = pcall(M.json_decode, line)
+    if ok and type(t) == "table" then for k, v in pairs(t) do last[k] = v end end
+  end
+  return last
+end
+
+local function read_manifest(dir)
+  local text = read_file(dir .. "/manifest.json")
+  local ok, m = pcall(M.json_decode, text or "")
+  if text and ok and type(m) == "table" then return m end
+end
+
+-- runs --diff A B: params and final metrics side by side, only the rows
+-- that differ, keys sorted.
+local function runs_diff(a, b)
+  if not a or not b then usage_error("usage: sonde runs --diff RUNDIR RUNDIR") end
+  a, b = a:gsub("/+$", ""), b:gsub("/+$", "")
+  local ma, mb = read_manifest(a), read_manifest(b)
+  if not ma then usage_error("no manifest.json in " .. a) end
+  if not mb then usage_error("no manifest.json in " .. b) end
+  local rows = {}
+  local function section(what, x, y)
+    local keys = {}
+    for k in pairs(x) do keys[k] = true end
+    for k in pairs(y) do keys[k] = true end
+    for k in sorted_pairs(keys) do
+      local u, v = x[k], y[k]
+      if u == nil or v == nil or M.json(u) ~= M.json(v) then
+        rows[#rows + 1] = { (what ~= "" and what .. " " or "") .. k, u == nil and "-" or human(u), v == nil and "-" or human(v) }
+      end
+    end
+  end
+  section("param", ma.params or {}, mb.params or {})
+  section("", { seed = ma.seed }, { seed = mb.seed })
+  section("metric", last_metrics(a), last_metrics(b))
+  if #rows == 0 then print("runs --diff: same params and final metrics"); return true end
+  local w = { 3, 1 }
+  for _, r in ipairs(rows) do w[1] = math.max(w[1], #r[1]); w[2] = math.max(w[2], #r[2]) end
+  local fmt = "%-" .. w[1] .. "s  %-" .. w[2] .. "s  %s"
+  print(fmt:format("key", "A", "B"))
+  for _, r in ipairs(rows) do print(fmt:format(r[1], r[2], r[3])) end
+  return true
+end
+
 -- runs [DIR]: one line per run directory (sorted by name): status, params
--- and the last logged value of each metric.
+-- and the last logged value of each metric. runs --diff A B compares two.
 function commands.runs(args)
+  if args[1] == "--diff" then return runs_diff(args[2], args[3]) end
   local dir = (args[1] or "runs"):gsub("/+$", "")
   local ls = io.popen("ls -1 " .. shell_quote(dir) .. " 2>/dev/null")
   local names = {}
@@ -609,16 +658,11 @@ function commands.runs(args)
   table.sort(names)
   local rows = {}
   for _, name in ipairs(names) do
-    local text = read_file(dir .. "/" .. name .. "/manifest.json")
-    local ok, m = pcall(M.json_decode, text or "")
-    if text and ok and type(m) == "table" then
-      local params, last, metrics = {}, {}, {}
+    local m = read_manifest(dir .. "/" .. name)
+    if m then
+      local params, metrics = {}, {}
       for k, v in sorted_pairs(m.params or {}) do params[#params + 1] = k .. "=" .. human(v) end
-      for _, line in ipairs(read_lines(dir .. "/" .. name .. "/metrics.jsonl")) do
-        local lok, t = pcall(M.json_decode, line)
-        if lok and type(t) == "table" then for k, v in pairs(t) do last[k] = v end end
-      end
-      for k, v in sorted_pairs(last) do metrics[#metrics + 1] = k .. "=" .. human(v) end
+      for k, v in sorted_pairs(last_metrics(dir .. "/" .. name)) do metrics[#metrics + 1] = k .. "=" .. human(v) end
       rows[#rows + 1] = { name, tostring(m.status), table.concat(params, " "), table.concat(metrics, " ") }
     end
   end
