@@ -113,12 +113,10 @@ static void print_usage(FILE *f) {
           "  show RECIPE  print a recipe's about text and params\n"
           "  verify RUNDIR [--threads N]  re-run from the manifest and compare\n"
           "  runs [DIR]   list runs (default runs/): status, params, last metrics\n"
-          "  (coming: sweep)\n"
+          "  sweep RECIPE k=a,b k=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N]\n"
           "  a script named like a command runs with a path: %s ./run\n",
           progname, progname);
 }
-
-static const char *const reserved[] = {"sweep", NULL};
 
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
@@ -131,7 +129,8 @@ static int pmain(lua_State *L) {
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (argc >= 2 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "show") == 0 ||
-                    strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "runs") == 0)) {
+                    strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "runs") == 0 ||
+                    strcmp(argv[1], "sweep") == 0)) {
     /* the recipe commands live in stdlib/recipe.lua: recipe.main(cmd, args...) */
     lua_getglobal(L, "require");
     lua_pushliteral(L, "recipe");
@@ -142,17 +141,6 @@ static int pmain(lua_State *L) {
     if (sd_report(L, sd_docall(L, argc - 1, 1)) != LUA_OK) { lua_pushboolean(L, 0); return 1; }
     lua_pushboolean(L, lua_toboolean(L, -1));
     return 1;
-  }
-  if (argc >= 2) {
-    for (int i = 0; reserved[i]; i++)
-      if (strcmp(argv[1], reserved[i]) == 0) {
-        fprintf(stderr,
-                "%s: '%s' is not yet available (it comes with recipes); "
-                "to run a script of that name, give its path: %s ./%s\n",
-                progname, argv[1], progname, argv[1]);
-        lua_pushboolean(L, 0);
-        return 1;
-      }
   }
   int i;
   for (i = 1; i < argc; i++) {

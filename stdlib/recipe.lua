@@ -675,7 +675,186 @@ function commands.runs(args)
   return true
 end
 
--- main(cmd, ...): the entry of `sonde run|show|verify`; returns true on
+-- --- sweep: a grid of runs as separate processes ---
+
+-- sweep_values(spec, v): the points of one grid axis: "a..b" is an integer
+-- range, otherwise a comma list (';' for a list param, whose value has commas).
+local function sweep_values(kind, k, v)
+  local lo, hi = v:match("^(-?%d+)%.%.(-?%d+)$")
+  if lo then
+    lo, hi = math.tointeger(tonumber(lo)), math.tointeger(tonumber(hi))
+    if hi < lo then usage_error(string.format("sweep: empty range %s=%s", k, v)) end
+    local out = {}
+    for x = lo, hi do out[#out + 1] = tostring(x) end
+    return out
+  end
+  local out = {}
+  for item in (v .. (kind == "list" and ";" or ",")):gmatch(kind == "list" and "([^;]*);" or "([^,]*),") do
+    out[#out + 1] = item
+  end
+  return out
+end
+
+-- sweep_jobs(r, grid_args): the job list, from the arguments alone: axes in
+-- sorted key order, values in the order given, seeds innermost.
+function M.sweep_jobs(r, grid_args)
+  local axes, seeds = {}, { "0" }
+  for _, a in ipairs(grid_args) do
+    local k, v = a:match("^([^=]+)=(.*)$")
+    if not k then usage_error("sweep: expected key=values, got '" .. a .. "'\n" .. valid_keys(r)) end
+    if k ~= "seed" and not r.specs[k] then usage_error("unknown param '" .. k .. "'\n" .. valid_keys(r)) end
+    if axes[k] or (k == "seed" and seeds.given) then usage_error("sweep: '" .. k .. "' given twice") end
+    local vals = sweep_values(k ~= "seed" and r.specs[k].kind, k, v)
+    if k == "seed" then
+      seeds = {}
+      for i, x in ipairs(vals) do
+        seeds[i] = math.tointeger(tonumber(x))
+        if not seeds[i] then usage_error("sweep: seed wants integers, got '" .. x .. "'") end
+      end
+      seeds.given = true
+    else
+      axes[k] = vals
+    end
+  end
+  local combos = { {} }
+  for k, vals in sorted_pairs(axes) do
+    local next_combos = {}
+    for _, c in ipairs(combos) do
+      for _, v in ipairs(vals) do
+        local c2 = table.move(c, 1, #c, 1, {})
+        c2[#c2 + 1] = k .. "=" .. v
+        next_combos[#next_combos + 1] = c2
+      end
+    end
+    combos = next_combos
+  end
+  local jobs = {}
+  for ci, c in ipairs(combos) do
+    for _, seed in ipairs(seeds) do jobs[#jobs + 1] = { point = ci, params = c, seed = seed } end
+  end
+  return jobs, combos
+end
+
+-- self_exe(): the path of this sonde binary (the parent of popen's shell).
+local function self_exe()
+  local p = io.popen("readlink /proc/$PPID/exe")
+  local exe = p and p:read("l")
+  if p then p:close() end
+  if not exe or exe == "" then error("sweep: cannot find the sonde executable (/proc/<pid>/exe)", 0) end
+  return exe
+end
+
+local function mean_std(xs)
+  local n, sum = #xs, 0
+  for _, x in ipairs(xs) do sum = sum + x end
+  local mean, ss = sum / n, 0
+  for _, x in ipairs(xs) do ss = ss + (x - mean) ^ 2 end
+  return mean, n > 1 and math.sqrt(ss / (n - 1)) or 0
+end
+
+-- sweep RECIPE k=a,b seed=1..5 [-j N] [--out DIR] [--threads N]: each job is a
+-- `sonde run` process; at most N at a time. One table at the end.
+function commands.sweep(args)
+  local a2 = {}
+  for i, a in ipairs(args) do a2[i] = a == "-j" and "--jobs" or a end
+  local opts, rest = parse_opts(a2, { jobs = "integer", out = "string", threads = "integer" })
+  local path = table.remove(rest, 1)
+  if not path then
+    usage_error("usage: sonde sweep RECIPE key=a,b key=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N]")
+  end
+  local nproc = opts.jobs or 1
+  if nproc < 1 then usage_error("'-j' wants a positive integer, got " .. nproc) end
+  local r = M.load(path)
+  local jobs, combos = M.sweep_jobs(r, rest)
+  local dir = M.make_run_dir(opts.out or "runs", "sweep")
+  write_atomic(dir .. "/jobs.json", M.json({ recipe = path, threads = opts.threads or false,
+    jobs = jobs }) .. "\n")
+  print(string.format("sweep: %d job(s), %d at a time, in %s", #jobs, nproc, dir))
+  local exe = self_exe()
+  local function command(i, job)
+    local words = { shell_quote(exe), "run", shell_quote(path) }
+    for _, kv in ipairs(job.params) do words[#words + 1] = shell_quote(kv) end
+    words[#words + 1] = "--seed " .. job.seed
+    words[#words + 1] = "--out " .. shell_quote(dir)
+    if opts.threads then words[#words + 1] = "--threads " .. opts.threads end
+    local log = string.format("%s/job-%03d", dir, i)
+    return string.format("{ %s >%s 2>&1; echo $? >%s; }", table.concat(words, " "),
+      shell_quote(log .. ".log"), shell_quote(log .. ".rc"))
+  end
+  local failed = 0
+  for first = 1, #jobs, nproc do
+    local batch = {}
+    for i = first, math.min(first + nproc - 1, #jobs) do batch[#batch + 1] = command(i, jobs[i]) .. " &" end
+    os.execute(table.concat(batch, "\n") .. "\nwait")
+    for i = first, math.min(first + nproc - 1, #jobs) do
+      local job, log = jobs[i], string.format("%s/job-%03d", dir, i)
+      local rc = tonumber((read_file(log .. ".rc") or ""):match("%d+"))
+      os.remove(log .. ".rc")
+      local out = read_file(log .. ".log") or ""
+      job.dir = out:match("run directory: ([^\n)]+)")
+      job.ok = rc == 0
+      local what = table.concat(job.params, " ") .. " seed=" .. job.seed
+      if job.ok then
+        print(string.format("[%d/%d] %s: ok", i, #jobs, what))
+      else
+        failed = failed + 1
+        local msg = out:match("sonde: ([^\n]*)") or ("exit " .. tostring(rc))
+        print(string.format("[%d/%d] %s: FAILED (%s; log %s.log)", i, #jobs, what, msg, log))
+      end
+    end
+  end
+  -- the table: one row per point, each final metric as mean ± std over seeds
+  local rows, names = {}, {}
+  for ci, c in ipairs(combos) do
+    local values, n, nfail = {}, 0, 0
+    for _, job in ipairs(jobs) do
+      if job.point == ci then
+        n = n + 1
+        if job.ok and job.dir then
+          for k, v in pairs(last_metrics(job.dir)) do
+            if type(v) == "number" then
+              values[k] = values[k] or {}
+              table.insert(values[k], v)
+              names[k] = true
+            end
+          end
+        else
+          nfail = nfail + 1
+        end
+      end
+    end
+    rows[ci] = { params = #c > 0 and table.concat(c, " ") or "(defaults)", values = values,
+                 runs = n, failed = nfail }
+  end
+  local header = { "params" }
+  for k in sorted_pairs(names) do header[#header + 1] = k end
+  header[#header + 1] = "runs"
+  header[#header + 1] = "failed"
+  local cells = { header }
+  for _, row in ipairs(rows) do
+    local line = { row.params }
+    for k in sorted_pairs(names) do
+      local xs = row.values[k]
+      line[#line + 1] = xs and string.format("%.4g ± %.4g", mean_std(xs)) or "-"
+    end
+    line[#line + 1] = tostring(row.runs)
+    line[#line + 1] = tostring(row.failed)
+    cells[#cells + 1] = line
+  end
+  local w = {}
+  for _, line in ipairs(cells) do
+    for j, cell in ipairs(line) do w[j] = math.max(w[j] or 0, utf8.len(cell)) end
+  end
+  for _, line in ipairs(cells) do
+    local parts = {}
+    for j, cell in ipairs(line) do parts[j] = cell .. string.rep(" ", w[j] - utf8.len(cell)) end
+    print((table.concat(parts, "  "):gsub("%s+$", "")))
+  end
+  if failed > 0 then print(string.format("sweep: %d of %d run(s) failed", failed, #jobs)) end
+  return failed == 0
+end
+
+-- main(cmd, ...): the entry of `sonde run|show|verify|runs|sweep`; returns true on
 -- success. Usage errors print without a traceback.
 function M.main(cmd, ...)
   local f = commands[cmd]

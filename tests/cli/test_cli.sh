@@ -56,10 +56,8 @@ expect "unknown option" 1 err -e "unknown option '-x'"
 run -e
 expect "-e without code" 1 err -e "'-e' needs an argument"
 
-run sweep
-expect "reserved command sweep" 1 err -e "'sweep' is not yet available"
-# the recipe commands (tests/cli/test_recipe.sh covers them): usage on no arguments
-for c in run show verify; do
+# the recipe commands (tests/cli/test_recipe.sh, test_sweep.sh cover them): usage on no arguments
+for c in run show verify sweep; do
   run "$c"
   expect "command $c without arguments" 1 err -e "usage: sonde $c"
 done

@@ -42,5 +42,48 @@ expect "diff needs two dirs" 1 err "usage: sonde runs --diff"
 run runs --diff "$a" "$tmp/nowhere"
 expect "diff of a non-run" 1 err "no manifest.json in $tmp/nowhere"
 
+# sweep: a 2x2 grid, 2 processes at a time
+run sweep "$RECIPE" lr=0.1,0.2 seed=1..2 steps=2 -j 2 --out "$tmp/s"
+expect "sweep exits 0" 0 out "sweep: 4 job(s), 2 at a time, in $tmp/s/sweep-"
+s1=$(ls -d "$tmp"/s/sweep-*)
+check "one sweep dir with jobs.json" '[ -f "$s1/jobs.json" ]'
+check "four run dirs" '[ "$(ls -d "$s1"/recipe-demo-* | wc -l)" -eq 4 ]'
+check "every run ok" '[ "$(grep -l "\"status\":\"ok\"" "$s1"/recipe-demo-*/manifest.json | wc -l)" -eq 4 ]'
+check "seeds reach the runs" 'grep -q "\"seed\":2" "$s1"/recipe-demo-*/manifest.json'
+check "jobs.json: sorted keys, seeds innermost" 'grep -q "^{\"jobs\":\[{\"params\":\[\"lr=0.1\",\"steps=2\"\],\"point\":1,\"seed\":1},{\"params\":\[\"lr=0.1\",\"steps=2\"\],\"point\":1,\"seed\":2}," "$s1/jobs.json"'
+expect "progress per job" 0 out "[4/4] lr=0.2 steps=2 seed=2: ok"
+check "table header" 'grep -q "^params  *loss  *step  *xsum  *runs  *failed$" out'
+check "one row per point, mean ± std" 'grep -q "^lr=0.1 steps=2  *[-0-9.e]* ± [0-9.e-]*  *2 ± 0  .*  2  *0$" out && grep -q "^lr=0.2 steps=2  " out'
+check "two rows" '[ "$(grep -c "^lr=" out)" -eq 2 ]'
+cp out first
+run sweep "$RECIPE" steps=2 lr=0.1,0.2 seed=1..2 -j 2 --out "$tmp/s"
+s2=$(ls -d "$tmp"/s/sweep-* | grep -v "^$s1$")
+check "a second sweep gets its own dir" '[ -n "$s2" ] && [ -d "$s2" ]'
+check "jobs.json identical for the same sweep" 'cmp -s "$s1/jobs.json" "$s2/jobs.json"'
+check "same table for the same sweep" '[ "$(grep "^lr=" first)" = "$(grep "^lr=" out)" ]'
+
+# a failing point is reported, the rest finish, exit 1
+run sweep "$RECIPE" hidden=4,x seed=1..2 steps=1 -j 2 --out "$tmp/f"
+expect "sweep with a failing point exits 1" 1 out "hidden=x steps=1 seed=1: FAILED (param 'hidden' wants an integer, got 'x'"
+expect "failures counted" 1 out "sweep: 2 of 4 run(s) failed"
+check "the other points finished" '[ "$(ls -d "$tmp"/f/sweep-*/recipe-demo-* | wc -l)" -eq 2 ]'
+check "failed row" 'grep -q "^hidden=x steps=1  *-  *-  *-  *2  *2$" out'
+check "ok row" 'grep -q "^hidden=4 steps=1  .* ±.*  2  *0$" out'
+
+# one at a time by default; no seed axis means seed 0; a list param uses ';'
+run sweep "$RECIPE" sizes='32,4;16,2' steps=1 --out "$tmp/l"
+expect "list param points" 0 out "sweep: 2 job(s), 1 at a time"
+expect "list param row" 0 out "sizes=16,2 steps=1"
+check "seed 0 by default" '[ "$(grep -l "\"seed\":0" "$tmp"/l/sweep-*/recipe-demo-*/manifest.json | wc -l)" -eq 2 ]'
+
+# usage errors: before any job starts
+run sweep "$RECIPE" bogus=1,2 --out "$tmp/u"
+expect "unknown key" 1 err "unknown param 'bogus'"
+run sweep "$RECIPE" seed=5..1 --out "$tmp/u"
+expect "empty range" 1 err "sweep: empty range seed=5..1"
+run sweep "$RECIPE" lr=0.1 -j 0 --out "$tmp/u"
+expect "-j must be positive" 1 err "'-j' wants a positive integer"
+check "no sweep dir for a usage error" '[ ! -d "$tmp/u" ]'
+
 echo "TALLY $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
