@@ -110,6 +110,7 @@ static void print_usage(FILE *f) {
           "\n"
           "commands:\n"
           "  run RECIPE [k=v...] [--seed N] [--out DIR] [--threads N] [--params FILE]\n"
+          "  run --resume RUNDIR [--threads N]  continue from the last checkpoint\n"
           "  show RECIPE  print a recipe's about text and params\n"
           "  verify RUNDIR [--threads N]  re-run from the manifest and compare\n"
           "  runs [DIR]   list runs (default runs/): status, params, last metrics\n"

@@ -52,6 +52,14 @@ local function read_file(path)
   return s
 end
 
+local function read_lines(path)
+  local lines, f = {}, io.open(path, "rb")
+  if not f then return lines end
+  for line in f:lines() do lines[#lines + 1] = line end
+  f:close()
+  return lines
+end
+
 local function write_atomic(path, text)
   local tmp = path .. ".tmp"
   local f = assert(io.open(tmp, "wb"))
@@ -345,6 +353,7 @@ function Run:log(t)
   local line = json(t, "log")
   self.metrics:write(line, "\n")
   self.metrics:flush()
+  self.lines = self.lines + 1
   for k, v in pairs(t) do
     self.last[k] = tensor.is_tensor(v) and v:item() or v
   end
@@ -366,6 +375,57 @@ end
 
 function Run:save_image(name, t, opts)
   data.save_png(artifact_path(self, name, "run:save_image"), t, opts)
+end
+
+-- read_checkpoint(dir): checkpoint.json of a run dir, or nil.
+local function read_checkpoint(dir)
+  local text = read_file(dir .. "/checkpoint.json")
+  local ok, ck = pcall(M.json_decode, text or "")
+  if text and ok and type(ck) == "table" then return ck end
+end
+
+-- run:checkpoint(state): state maps names to tensors (or tables of tensors,
+-- models) and plain numbers, strings, booleans. The tensors go to a new
+-- checkpoint-<n>.tensor, then checkpoint.json (the scalars, that file's name
+-- and how many metric lines were logged) is renamed into place: that rename
+-- is the commit, so a kill at any moment leaves the previous checkpoint whole.
+function Run:checkpoint(state)
+  if type(state) ~= "table" then error("run:checkpoint: expected a table", 2) end
+  local tensors, values = {}, {}
+  for k, v in pairs(state) do
+    if type(k) ~= "string" then error("run:checkpoint: keys must be strings, got " .. type(k), 2) end
+    if type(v) == "table" and type(v.state_dict) == "function" then v = v:state_dict() end
+    local tv = type(v)
+    if tensor.is_tensor(v) or tv == "table" then tensors[k] = v
+    elseif tv == "number" or tv == "string" or tv == "boolean" then values[k] = v
+    else
+      error("run:checkpoint: '" .. k .. "' is a " .. tv ..
+        " (tensors, tables of tensors, numbers, strings, booleans)", 2)
+    end
+  end
+  local old = read_checkpoint(self.dir)
+  local n = (old and old.count or 0) + 1
+  local name = false
+  if next(tensors) then
+    name = string.format("checkpoint-%d.tensor", n)
+    tensor.save(self.dir .. "/" .. name, tensors)
+  end
+  write_atomic(self.dir .. "/checkpoint.json", M.json({ count = n, tensors = name,
+    values = values, metrics_lines = self.lines }) .. "\n")
+  if old and old.tensors and old.tensors ~= name then os.remove(self.dir .. "/" .. old.tensors) end
+end
+
+-- run:restore(): the state of the last checkpoint (tables of tensors come
+-- back flat, their keys joined with '.'), or nil when there is none.
+function Run:restore()
+  local ck = read_checkpoint(self.dir)
+  if not ck then return nil end
+  local state = {}
+  if ck.tensors then
+    for k, v in pairs(tensor.load(self.dir .. "/" .. ck.tensors)) do state[k] = v end
+  end
+  for k, v in pairs(ck.values or {}) do state[k] = v end
+  return state
 end
 
 -- --- the run directory ---
@@ -395,22 +455,47 @@ local function write_manifest(dir, m) write_atomic(dir .. "/manifest.json", M.js
 
 local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
--- execute(r, opts): runs recipe r with opts {params, seed, out, threads};
+-- resume_metrics(dir, run): keeps the metric lines the last checkpoint
+-- had seen (later ones are logged again) and their last values.
+local function resume_metrics(dir, run)
+  local ck = read_checkpoint(dir)
+  local keep = {}
+  for i, line in ipairs(read_lines(dir .. "/metrics.jsonl")) do
+    if i > (ck and ck.metrics_lines or 0) then break end
+    keep[i] = line
+    local ok, t = pcall(M.json_decode, line)
+    if ok and type(t) == "table" then for k, v in pairs(t) do run.last[k] = v end end
+  end
+  write_atomic(dir .. "/metrics.jsonl", #keep > 0 and table.concat(keep, "\n") .. "\n" or "")
+  run.lines = #keep
+end
+
+-- execute(r, opts): runs recipe r with opts {params, seed, out, threads},
+-- or continues the run dir opts.resume (its manifest opts.manifest);
 -- returns the run dir and whether it succeeded (and the error).
 function M.execute(r, opts)
   if opts.threads then tensor.set_num_threads(opts.threads) end
-  local dir = M.make_run_dir(opts.out or "runs", r.name)
   local cfg = tensor.config()
-  local m = {
-    recipe = r.path, recipe_cwd = os.getenv("PWD"), recipe_name = r.name,
-    recipe_hash = "fnv1a64:" .. r.hash, params = opts.params, seed = opts.seed,
-    sonde_version = sonde.version, blas = cfg.blas, blas_core = cfg.blas_core,
-    threads = cfg.threads, start = now(), status = "running",
-  }
+  local dir, m = opts.resume, opts.manifest
+  if dir then
+    m.status, m.resumed, m.threads, m["end"], m.error = "running", (m.resumed or 0) + 1, cfg.threads, nil, nil
+  else
+    dir = M.make_run_dir(opts.out or "runs", r.name)
+    m = {
+      recipe = r.path, recipe_cwd = os.getenv("PWD"), recipe_name = r.name,
+      recipe_hash = "fnv1a64:" .. r.hash, params = opts.params, seed = opts.seed,
+      sonde_version = sonde.version, blas = cfg.blas, blas_core = cfg.blas_core,
+      threads = cfg.threads, start = now(), status = "running",
+    }
+  end
   write_manifest(dir, m)
-  local log = assert(io.open(dir .. "/log.txt", "wb"))
-  local run = setmetatable({ dir = dir, seed = opts.seed, last = {}, artifacts = {},
-    metrics = assert(io.open(dir .. "/metrics.jsonl", "wb")) }, Run)
+  local log = assert(io.open(dir .. "/log.txt", opts.resume and "ab" or "wb"))
+  local run = setmetatable({ dir = dir, seed = opts.seed, last = {}, artifacts = {}, lines = 0 }, Run)
+  if opts.resume then
+    resume_metrics(dir, run)
+    for name in sorted_pairs(m.artifacts or {}) do run.artifacts[#run.artifacts + 1] = name end
+  end
+  run.metrics = assert(io.open(dir .. "/metrics.jsonl", opts.resume and "ab" or "wb"))
   local print0 = print
   print = function(...) -- tee: the terminal and log.txt
     print0(...)
@@ -478,9 +563,46 @@ end
 
 local commands = {}
 
+-- load_manifest_recipe(m): the recipe a manifest names (relative paths
+-- are tried from the current directory, then from where the run started).
+local function load_manifest_recipe(m)
+  local path = m.recipe
+  local f = io.open(path, "rb")
+  if f then f:close()
+  elseif m.recipe_cwd and path:sub(1, 1) ~= "/" then path = m.recipe_cwd .. "/" .. path end
+  return M.load(path)
+end
+
+-- run --resume RUNDIR: the same recipe, params and seed, continuing in the
+-- same directory; run:restore() gives the last checkpoint.
+local function resume(dir, opts)
+  dir = dir:gsub("/+$", "")
+  local text = read_file(dir .. "/manifest.json")
+  if not text then usage_error("no manifest.json in " .. dir) end
+  local m = M.json_decode(text)
+  if m.status == "ok" then usage_error("run " .. dir .. " is done (status ok); nothing to resume") end
+  local r = load_manifest_recipe(m)
+  if "fnv1a64:" .. r.hash ~= m.recipe_hash then
+    io.stderr:write("sonde: warning: the recipe ", r.path, " changed since the run started\n")
+  end
+  local params = M.resolve(r, m.params, {})
+  local _, ok, err, last = M.execute(r, { params = params, seed = m.seed, threads = opts.threads,
+                                          resume = dir, manifest = m })
+  if not ok then error(tostring(err) .. "\n(run directory: " .. dir .. ")", 0) end
+  summary(last)
+  print("run directory: " .. dir)
+  return true
+end
+
 function commands.run(args)
   local opts, rest = parse_opts(args, { seed = "integer", out = "string", threads = "integer",
-                                        params = "string" })
+                                        params = "string", resume = "string" })
+  if opts.resume then
+    if #rest > 0 or opts.seed or opts.out or opts.params then
+      usage_error("usage: sonde run --resume RUNDIR [--threads N] (params and seed come from the manifest)")
+    end
+    return resume(opts.resume, opts)
+  end
   local path = table.remove(rest, 1)
   if not path then usage_error("usage: sonde run RECIPE [key=value...] [--seed N] [--out DIR] [--threads N] [--params FILE]") end
   local r = M.load(path)
@@ -507,14 +629,6 @@ function commands.show(args)
   print(r.name .. ": " .. r.about)
   print(valid_keys(r))
   return true
-end
-
-local function read_lines(path)
-  local lines, f = {}, io.open(path, "rb")
-  if not f then return lines end
-  for line in f:lines() do lines[#lines + 1] = line end
-  f:close()
-  return lines
 end
 
 -- first_difference(a, b): the first key (sorted) where two metric lines differ.
@@ -551,11 +665,7 @@ function commands.verify(args)
   local text = read_file(old .. "/manifest.json")
   if not text then usage_error("no manifest.json in " .. old) end
   local m = M.json_decode(text)
-  local path = m.recipe
-  if not io.open(path, "rb") and m.recipe_cwd and path:sub(1, 1) ~= "/" then
-    path = m.recipe_cwd .. "/" .. path
-  end
-  local r = M.load(path)
+  local r = load_manifest_recipe(m)
   local diffs = 0
   local function report(what, diff)
     if diff then diffs = diffs + 1; print(what .. ": differs, " .. diff)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_sweep.sh: `sonde runs --diff` and `sonde sweep` on examples/recipe_demo.sonde:
 # the diff table, the grid as separate processes, jobs.json deterministic,
-# the mean ± std table, and a failing point reported while the rest finish.
+# the mean ± std table, and a failing point reported while the rest finish;
+# then run:checkpoint / run:restore and `sonde run --resume` after a crash.
 # Run by tests/run.sh (from the repository root) with SONDE set.
 SONDE=${SONDE:-./sonde}
 case $SONDE in /*) ;; *) SONDE=$(pwd)/$SONDE ;; esac
@@ -84,6 +85,49 @@ expect "empty range" 1 err "sweep: empty range seed=5..1"
 run sweep "$RECIPE" lr=0.1 -j 0 --out "$tmp/u"
 expect "-j must be positive" 1 err "'-j' wants a positive integer"
 check "no sweep dir for a usage error" '[ ! -d "$tmp/u" ]'
+
+# checkpoint / restore / --resume: a run that crashes at step 3 after logging
+# it but before its checkpoint; the resume continues from step 2.
+cat >ck.sonde <<'RECIPE'
+experiment "ck" {
+  params = { steps = { 5, "steps" } },
+  run = function(p, run)
+    local s = run:restore() or { step = 0, w = tensor.zeros(2), name = "ck" }
+    print("from step", s.step, s.name)
+    for step = s.step + 1, p.steps do
+      s.w = s.w + step
+      s.step = step
+      run:log{ step = step, w = s.w:sum() }
+      if os.getenv("CRASH_AT") == tostring(step) then error("crash at " .. step) end
+      run:checkpoint(s)
+    end
+  end,
+}
+RECIPE
+CRASH_AT=3 "$SONDE" run ck.sonde --out "$tmp/ck" >out 2>err; rc=$?
+expect "crashing run exits 1" 1 err "crash at 3"
+c=$(ls -d "$tmp"/ck/ck-*)
+check "checkpoint.json: the last checkpoint and the lines it saw" 'grep -q "^{\"count\":2,\"metrics_lines\":2,\"tensors\":\"checkpoint-2.tensor\",\"values\":{\"name\":\"ck\",\"step\":2}}$" "$c/checkpoint.json"'
+check "older checkpoints removed" '[ "$(ls "$c"/checkpoint-*.tensor)" = "$c/checkpoint-2.tensor" ]'
+check "the crash logged step 3" '[ "$(wc -l <"$c/metrics.jsonl")" -eq 3 ]'
+run run --resume "$c"
+expect "resume exits 0" 0 out "run directory: $c"
+expect "restore gives the checkpoint" 0 out "from step	2	ck"
+expect "summary after resume" 0 out "w       30"
+run run ck.sonde --out "$tmp/ck2"
+expect "uninterrupted run" 0 out "from step	0	ck"
+check "resumed metrics identical to an uninterrupted run" 'cmp -s "$c/metrics.jsonl" "$tmp"/ck2/*/metrics.jsonl'
+check "resumed manifest: ok, resumed once" 'grep -q "\"resumed\":1" "$c/manifest.json" && grep -q "\"status\":\"ok\"" "$c/manifest.json"'
+check "log.txt appended" 'grep -q "from step	0" "$c/log.txt" && grep -q "from step	2" "$c/log.txt"'
+run run --resume "$c"
+expect "a done run is not resumed" 1 err "is done (status ok); nothing to resume"
+run run --resume "$c" steps=9
+expect "resume takes no params" 1 err "usage: sonde run --resume RUNDIR"
+run run --resume "$tmp/nowhere"
+expect "resume of a non-run" 1 err "no manifest.json in $tmp/nowhere"
+printf 'experiment "bad" { run = function(p, run) run:checkpoint{ f = print } end }\n' >bad.sonde
+run run bad.sonde --out "$tmp/bad"
+expect "checkpoint of a function is an error" 1 err "run:checkpoint: 'f' is a function"
 
 echo "TALLY $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
