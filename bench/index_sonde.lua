@@ -3,18 +3,8 @@
 local threads = tonumber(arg and arg[1]) or 2
 tensor.set_num_threads(threads)
 
-local function best(reps, fn)
-  fn()
-  local t = math.huge
-  for _ = 1, reps do
-    local t0 = tensor.clock()
-    fn()
-    t = math.min(t, tensor.clock() - t0)
-  end
-  return t * 1e3
-end
-
-local function out(name, ms) print(string.format("%s %.4f", name, ms)) end
+local timing = require "bench.timing"
+local best, out = timing.best, timing.out
 
 tensor.manual_seed(0)
 local x = tensor.randn(4096, 512)
