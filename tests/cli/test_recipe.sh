@@ -3,26 +3,7 @@
 # the run directory, the summary, params errors, verify identical across
 # thread counts, and verify naming the first difference after tampering.
 # Run by tests/run.sh (from the repository root) with SONDE set.
-SONDE=${SONDE:-./sonde}
-case $SONDE in /*) ;; *) SONDE=$(pwd)/$SONDE ;; esac
-RECIPE=$(pwd)/examples/recipe_demo.sonde
-passed=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-run() { "$SONDE" "$@" >out 2>err; rc=$?; }
-ok() { passed=$((passed + 1)); }
-bad() {
-  failed=$((failed + 1))
-  echo "FAIL $1"
-  echo "    exit $rc; stdout:"; sed 's/^/    | /' out | head -n 20
-  echo "    stderr:"; sed 's/^/    | /' err | head -n 20
-}
-# expect NAME RC STREAM TEXT: exit status and a line of STREAM containing TEXT.
-expect() { if [ "$rc" -eq "$2" ] && grep -qF -- "$4" "$3"; then ok; else bad "$1"; fi; }
-check() { if eval "$2"; then ok; else bad "$1: $2"; fi; }
+. "$(dirname "$0")/recipe_harness.sh"
 
 run run "$RECIPE" steps=3 --out "$tmp/runs"
 expect "run exits 0 and prints the run dir" 0 out "run directory: $tmp/runs/recipe-demo-"
@@ -99,5 +80,4 @@ expect "tampered artifact named" 1 out "artifact model.tensor: differs"
 run verify "$tmp/nowhere"
 expect "verify of a non-run" 1 err "no manifest.json"
 
-echo "TALLY $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -4,26 +4,7 @@
 # the mean ± std table, and a failing point reported while the rest finish;
 # then run:checkpoint / run:restore and `sonde run --resume` after a crash.
 # Run by tests/run.sh (from the repository root) with SONDE set.
-SONDE=${SONDE:-./sonde}
-case $SONDE in /*) ;; *) SONDE=$(pwd)/$SONDE ;; esac
-RECIPE=$(pwd)/examples/recipe_demo.sonde
-passed=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-run() { "$SONDE" "$@" >out 2>err; rc=$?; }
-ok() { passed=$((passed + 1)); }
-bad() {
-  failed=$((failed + 1))
-  echo "FAIL $1"
-  echo "    exit $rc; stdout:"; sed 's/^/    | /' out | head -n 30
-  echo "    stderr:"; sed 's/^/    | /' err | head -n 20
-}
-# expect NAME RC STREAM TEXT: exit status and a line of STREAM containing TEXT.
-expect() { if [ "$rc" -eq "$2" ] && grep -qF -- "$4" "$3"; then ok; else bad "$1"; fi; }
-check() { if eval "$2"; then ok; else bad "$1: $2"; fi; }
+. "$(dirname "$0")/recipe_harness.sh"
 
 # runs --diff: only the rows that differ, keys sorted
 run run "$RECIPE" steps=2 --out "$tmp/d/a"
@@ -129,5 +110,4 @@ printf 'experiment "bad" { run = function(p, run) run:checkpoint{ f = print } en
 run run bad.sonde --out "$tmp/bad"
 expect "checkpoint of a function is an error" 1 err "run:checkpoint: 'f' is a function"
 
-echo "TALLY $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
