@@ -166,8 +166,10 @@ local function text(...)
   if select("#", ...) == 0 then
     local lines = { "modules (help(name) lists one; help(fn) or ?name shows a function):" }
     for _, name in ipairs(module_names()) do
-      if name ~= "help" and name ~= "repl" then
-        lines[#lines + 1] = fmt("  %-10s %s", name, module_summary(name))
+      local summary = module_summary(name)
+      -- internal stdlib parts (data_loader, probe_linear, ...) document nothing
+      if name ~= "help" and name ~= "repl" and summary ~= "(no documented functions)" then
+        lines[#lines + 1] = fmt("  %-10s %s", name, summary)
       end
     end
     lines[#lines + 1] = "  Tensor     methods of tensors: help(x) for a tensor x, or help \"Tensor\""

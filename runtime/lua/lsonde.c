@@ -158,6 +158,9 @@ static const luaL_Reg cmodules[] = {
   {"nn.functional", sd_open_nn_functional},
   {"image", sd_open_image},
   {"plot.cairo", sd_open_plot_cairo},
+  {"probe.kernels", sd_open_probe_kernels},
+  {"detect.kernels", sd_open_detect_kernels},
+  {"attack.kernels", sd_open_attack_kernels},
   {NULL, NULL},
 };
 

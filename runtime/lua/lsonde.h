@@ -69,6 +69,9 @@ int sd_open_optim_kernels(lua_State *L);
 int sd_open_nn_functional(lua_State *L);
 int sd_open_image(lua_State *L);
 int sd_open_plot_cairo(lua_State *L);   /* lplot.c: the cairo canvas under stdlib/plot.lua */
+int sd_open_probe_kernels(lua_State *L);  /* lprobe.c: under stdlib/probe*.lua, metrics*.lua */
+int sd_open_detect_kernels(lua_State *L); /* ldetect.c: under stdlib/detect*.lua, metrics_rank.lua */
+int sd_open_attack_kernels(lua_State *L); /* lattack.c: under stdlib/attack.lua */
 
 /* Method and function tables contributed by each binding file of the
    tensor module (ltensor*.c); sd_open_tensor registers them all. */

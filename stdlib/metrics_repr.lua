@@ -1,0 +1,3 @@
+-- metrics_repr.lua: part of the `metrics` module (see metrics.lua).
+local M = {}
+return M
