@@ -159,6 +159,7 @@ static const luaL_Reg cmodules[] = {
   {"image", sd_open_image},
   {"plot.cairo", sd_open_plot_cairo},
   {"probe.kernels", sd_open_probe_kernels},
+  {"metrics.kernels", sd_open_metrics_kernels},
   {"detect.kernels", sd_open_detect_kernels},
   {"attack.kernels", sd_open_attack_kernels},
   {NULL, NULL},

@@ -69,7 +69,8 @@ int sd_open_optim_kernels(lua_State *L);
 int sd_open_nn_functional(lua_State *L);
 int sd_open_image(lua_State *L);
 int sd_open_plot_cairo(lua_State *L);   /* lplot.c: the cairo canvas under stdlib/plot.lua */
-int sd_open_probe_kernels(lua_State *L);  /* lprobe.c: under stdlib/probe*.lua, metrics*.lua */
+int sd_open_probe_kernels(lua_State *L);  /* lprobe.c: under stdlib/probe_linear.lua */
+int sd_open_metrics_kernels(lua_State *L); /* lmetrics.c: under stdlib/metrics_class.lua, metrics_repr.lua, probe_tools.lua */
 int sd_open_detect_kernels(lua_State *L); /* ldetect.c: under stdlib/detect*.lua, metrics_rank.lua */
 int sd_open_attack_kernels(lua_State *L); /* lattack.c: under stdlib/attack.lua */
 
