@@ -105,6 +105,7 @@ static void print_usage(FILE *f) {
           "  -i           enter the REPL after running the script or -e\n"
           "  -v, --version  print the version\n"
           "  -h, --help   print this help\n"
+          "  --dump-api   print every documented built-in as JSON (for editors)\n"
           "  (no arguments on a terminal: the REPL; help() inside it;\n"
           "   history in ~/.sonde_history, or the file $SONDE_HISTORY names)\n"
           "\n"
@@ -156,6 +157,10 @@ static int pmain(lua_State *L) {
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       print_usage(stdout);
       lua_pushboolean(L, 1);
+      return 1;
+    }
+    if (strcmp(a, "--dump-api") == 0) { /* the doc registry as JSON, for editors (stdlib/api.lua) */
+      lua_pushboolean(L, dostring(L, "require('api').dump()", "=--dump-api") == LUA_OK);
       return 1;
     }
     if (strcmp(a, "-i") == 0) { interactive = 1; continue; }

@@ -241,7 +241,8 @@ end
 sonde.doc("help", "help([obj])",
   "signature and doc of a function, a module's functions, or the modules (help())")
 
-local help = setmetatable({ text = text }, {
+-- load_all and module_names are shared with stdlib/api.lua (sonde --dump-api).
+local help = setmetatable({ text = text, load_all = load_all, module_names = module_names }, {
   __call = function(_, ...)
     io.write(text(...), "\n")
     io.flush()
