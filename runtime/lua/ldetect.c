@@ -1,8 +1,70 @@
 /* ldetect.c: the `detect.kernels` module: the detector (kNN, isolation forest, LOF, ECOD, HBOS) and ranking-metric kernels in C
-   (core in runtime/ml) that stdlib/detect*.lua calls. */
+   (core in runtime/ml) that stdlib/detect*.lua and stdlib/metrics_rank.lua call. */
 #include "lsonde.h"
+#include "../ml/detect.h"
+
+/* --- ranking metrics: (scores, labels, ...) -> number or curve tensors --- */
+
+typedef sd_status (*rank_fn)(const sd_tensor *, const sd_tensor *, double *);
+
+static int rank_scalar(lua_State *L, rank_fn f, const char *fn) {
+  double v;
+  if (f(sd_lua_check(L, 1), sd_lua_check(L, 2), &v) != SD_OK) return sd_lua_fail(L, fn);
+  lua_pushnumber(L, v);
+  return 1;
+}
+
+static int l_auroc(lua_State *L) { return rank_scalar(L, sd_rank_auroc, "auroc"); }
+static int l_aupr(lua_State *L) { return rank_scalar(L, sd_rank_ap, "aupr"); }
+static int l_aupr_trapz(lua_State *L) { return rank_scalar(L, sd_rank_aupr_trapz, "aupr_trapz"); }
+
+static int push3(lua_State *L, sd_status st, sd_tensor *a, sd_tensor *b, sd_tensor *c,
+                 const char *fn) {
+  if (st != SD_OK) return sd_lua_fail(L, fn);
+  sd_lua_push(L, a, fn);
+  sd_lua_push(L, b, fn);
+  sd_lua_push(L, c, fn);
+  return 3;
+}
+
+static int l_roc_curve(lua_State *L) {
+  sd_tensor *a, *b, *c;
+  sd_status st = sd_rank_roc(sd_lua_check(L, 1), sd_lua_check(L, 2), lua_toboolean(L, 3), &a, &b, &c);
+  return push3(L, st, a, b, c, "roc_curve");
+}
+
+static int l_pr_curve(lua_State *L) {
+  sd_tensor *a, *b, *c;
+  sd_status st = sd_rank_pr(sd_lua_check(L, 1), sd_lua_check(L, 2), &a, &b, &c);
+  return push3(L, st, a, b, c, "pr_curve");
+}
+
+static int l_fpr_at_tpr(lua_State *L) {
+  static const char *const rules[] = {"first_ge", "nearest", "quantile", NULL};
+  sd_tensor *s = sd_lua_check(L, 1), *y = sd_lua_check(L, 2);
+  double t = luaL_checknumber(L, 3), v;
+  int rule = luaL_checkoption(L, 4, "first_ge", rules);
+  if (sd_rank_fpr_at_tpr(s, y, t, (sd_rank_rule)rule, &v) != SD_OK) return sd_lua_fail(L, "fpr_at_tpr");
+  lua_pushnumber(L, v);
+  return 1;
+}
+
+static int l_tpr_at_fpr(lua_State *L) {
+  sd_tensor *s = sd_lua_check(L, 1), *y = sd_lua_check(L, 2);
+  double x = luaL_checknumber(L, 3), v;
+  if (sd_rank_tpr_at_fpr(s, y, x, lua_toboolean(L, 4), &v) != SD_OK) return sd_lua_fail(L, "tpr_at_fpr");
+  lua_pushnumber(L, v);
+  return 1;
+}
 
 static const sd_reg detect_kernel_fns[] = {
+  {"auroc", l_auroc, "detect.kernels.auroc(scores, labels)", "AUROC, ties count 1/2 (exact Mann-Whitney)"},
+  {"aupr", l_aupr, "detect.kernels.aupr(scores, labels)", "average precision (sklearn's step sum, ties grouped)"},
+  {"aupr_trapz", l_aupr_trapz, "detect.kernels.aupr_trapz(scores, labels)", "trapezoid area under the PR curve"},
+  {"roc_curve", l_roc_curve, "detect.kernels.roc_curve(scores, labels, drop)", "fpr, tpr, thresholds (sklearn 1.2)"},
+  {"pr_curve", l_pr_curve, "detect.kernels.pr_curve(scores, labels)", "precision, recall, thresholds (sklearn 1.2)"},
+  {"fpr_at_tpr", l_fpr_at_tpr, "detect.kernels.fpr_at_tpr(scores, labels, tpr, rule)", "FPR at a TPR, rule first_ge|nearest|quantile"},
+  {"tpr_at_fpr", l_tpr_at_fpr, "detect.kernels.tpr_at_fpr(scores, labels, fpr, strict)", "largest TPR with FPR <= fpr (< when strict)"},
   {NULL, NULL, NULL, NULL},
 };
 
