@@ -1,0 +1,2 @@
+" ftdetect/sonde.vim: *.sonde files are sonde recipes.
+autocmd BufNewFile,BufRead *.sonde setfiletype sonde
