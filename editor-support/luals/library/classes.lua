@@ -9,6 +9,10 @@ local Canvas = {}
 ---@class Conformal
 local Conformal = {}
 
+---sonde's Detector objects (methods from the doc registry)
+---@class Detector
+local Detector = {}
+
 ---sonde's Figure objects (methods from the doc registry)
 ---@class Figure
 local Figure = {}
@@ -199,6 +203,43 @@ function Conformal:predict_set(X) end
 ---@param opts? table {true_class=}
 ---@return any
 function Conformal:three_way(X, opts) end
+
+---1 where d:score(X) exceeds the threshold, else 0 (i64)
+---
+---```lua
+---d:predict(X, {contamination=0.1})
+---```
+---@param X any
+---@param opts? table {contamination=}
+---@return any
+function Detector:predict(X, opts) end
+
+---write the fitted detector (kind, options, tensors) atomically; detect.load reads it
+---
+---```lua
+---d:save(path)
+---```
+---@param path any
+---@return any
+function Detector:save(path) end
+
+---one score per row of X, higher = more anomalous
+---
+---```lua
+---d:score(X)
+---```
+---@param X any
+---@return any
+function Detector:score(X) end
+
+---the (1 - contamination) quantile of the training scores (PyOD's threshold_)
+---
+---```lua
+---d:threshold{contamination=0.1}
+---```
+---@param opts table {contamination=}
+---@return any
+function Detector:threshold(opts) end
 
 ---add a line series
 ---

@@ -9,6 +9,65 @@ detect = {}
 ---@class sonde.detect.kernels
 detect.kernels = {}
 
+---1-based rows of a greedy k-center coreset of size m (PatchCore)
+---
+---```lua
+---detect.coreset(X, m, {seed=0})
+---```
+---@param X any
+---@param m any
+---@param opts? table {seed=}
+---@return any
+function detect.coreset(X, m, opts) end
+
+---Josang's dissonance of the subjective opinion from Dirichlet evidence (confusion)
+---
+---```lua
+---detect.dissonance(evidence)
+---```
+---@param evidence any
+---@return any
+function detect.dissonance(evidence) end
+
+---ECOD (Li et al. 2022, PyOD): tail probabilities from per-feature empirical CDFs of the training set
+---
+---```lua
+---detect.ecod(train)
+---```
+---@param train any
+---@return any
+function detect.ecod(train) end
+
+---energy score -T logsumexp(z/T) (Liu et al. 2020); higher = more OOD
+---
+---```lua
+---detect.energy(logits, {T=1})
+---```
+---@param logits any
+---@param opts? table {T=}
+---@return any
+function detect.energy(logits, opts) end
+
+---histogram-based outlier score, sum of -log(density + alpha) (PyOD's defaults)
+---
+---```lua
+---detect.hbos(train, {n_bins=10, alpha=0.1, tol=0.5})
+---```
+---@param train any
+---@param opts? table {n_bins=, alpha=, tol=}
+---@return any
+function detect.hbos(train, opts) end
+
+---isolation forest score 2^(-E h(x)/c(psi)) (Liu et al. 2008, as sklearn's score_samples negated)
+---
+---```lua
+---detect.iforest(train, {n_trees=100, max_samples=256, seed=0})
+---```
+---@param train any
+---@param opts? table {n_trees=, max_samples=, seed=}
+---@return any
+function detect.iforest(train, opts) end
+
 ---average precision (sklearn's step sum, ties grouped)
 ---
 ---```lua
@@ -39,6 +98,16 @@ function detect.kernels.aupr_trapz(scores, labels) end
 ---@return any
 function detect.kernels.auroc(scores, labels) end
 
+---#train <= x and #train >= x per feature (i64)
+---
+---```lua
+---detect.kernels.ecdf_counts(sorted, X)
+---```
+---@param sorted any
+---@param X any
+---@return any
+function detect.kernels.ecdf_counts(sorted, X) end
+
 ---FPR at a TPR, rule first_ge|nearest|quantile
 ---
 ---```lua
@@ -50,6 +119,30 @@ function detect.kernels.auroc(scores, labels) end
 ---@param rule any
 ---@return any
 function detect.kernels.fpr_at_tpr(scores, labels, tpr, rule) end
+
+---isolation forest: nodes [M,4] f64 and roots [T] i64
+---
+---```lua
+---detect.kernels.iforest_fit(X, n_trees, max_samples, seed)
+---```
+---@param X any
+---@param n_trees any
+---@param max_samples any
+---@param seed any
+---@return any
+function detect.kernels.iforest_fit(X, n_trees, max_samples, seed) end
+
+---isolation scores 2^(-E h / c(psi)) per row
+---
+---```lua
+---detect.kernels.iforest_score(nodes, roots, X, psi)
+---```
+---@param nodes any
+---@param roots any
+---@param X any
+---@param psi any
+---@return any
+function detect.kernels.iforest_score(nodes, roots, X, psi) end
 
 ---precision, recall, thresholds (sklearn 1.2)
 ---
@@ -83,3 +176,69 @@ function detect.kernels.roc_curve(scores, labels, drop) end
 ---@param strict any
 ---@return any
 function detect.kernels.tpr_at_fpr(scores, labels, fpr, strict) end
+
+---distance to the k nearest training rows (exact by GEMM; coreset= m rows or a fraction, greedy k-center as PatchCore)
+---
+---```lua
+---detect.knn(train, {k=1, reduce='mean'|'max', coreset=nil, seed=0, chunk=1024})
+---```
+---@param train any
+---@param opts? table {k=, reduce=, coreset=, seed=, chunk=}
+---@return any
+function detect.knn(train, opts) end
+
+---a detector written by d:save(path), of whatever kind
+---
+---```lua
+---detect.load(path)
+---```
+---@param path any
+---@return any
+function detect.load(path) end
+
+---local outlier factor of new rows against the training set (sklearn novelty=True, negated)
+---
+---```lua
+---detect.lof(train, {n_neighbors=20})
+---```
+---@param train any
+---@param opts? table {n_neighbors=}
+---@return any
+function detect.lof(train, opts) end
+
+---squared Mahalanobis distance to the training Gaussian; Ledoit-Wolf shrinkage as sklearn, or fixed s toward scaled identity
+---
+---```lua
+---detect.mahalanobis(train, {shrinkage='ledoit_wolf'|s, reg=0})
+---```
+---@param train any
+---@param opts? table {shrinkage=, reg=}
+---@return any
+function detect.mahalanobis(train, opts) end
+
+----max logit per row; higher = more OOD
+---
+---```lua
+---detect.maxlogit(logits)
+---```
+---@param logits any
+---@return any
+function detect.maxlogit(logits) end
+
+----max softmax probability per row (Hendrycks & Gimpel); higher = more OOD
+---
+---```lua
+---detect.msp(logits)
+---```
+---@param logits any
+---@return any
+function detect.msp(logits) end
+
+---Dirichlet vacuity K/S with alpha = evidence + 1 (ignorance; Sensoy et al., Josang)
+---
+---```lua
+---detect.vacuity(evidence)
+---```
+---@param evidence any
+---@return any
+function detect.vacuity(evidence) end

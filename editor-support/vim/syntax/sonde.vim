@@ -22,7 +22,7 @@ syn match sondeFormKey /\<\%(about\|params\|run\)\>\ze\s*=[^=]/
 syn match sondeModule /\%([.:]\s*\)\@<!\<\%(data\.synthetic\|detect\.kernels\|nn\.functional\|optim\.kernels\|probe\.kernels\|plot\.cairo\|autograd\|metrics\|unlearn\|attack\|detect\|tensor\)\>/
 syn match sondeModule /\%([.:]\s*\)\@<!\<\%(image\|optim\|probe\|sonde\|data\|plot\|nn\)\>/
 syn match sondeFunction /\<data\.synthetic\.\%(blobs\|colored\|deep_linear\|drift\|textures\)\>/
-syn match sondeFunction /\<detect\.kernels\.\%(aupr\|aupr_trapz\|auroc\|fpr_at_tpr\|pr_curve\|roc_curve\|tpr_at_fpr\)\>/
+syn match sondeFunction /\<detect\.kernels\.\%(aupr\|aupr_trapz\|auroc\|ecdf_counts\|fpr_at_tpr\|iforest_fit\|iforest_score\|pr_curve\|roc_curve\|tpr_at_fpr\)\>/
 syn match sondeFunction /\<nn\.functional\.\%(adaptive_avg_pool2d\|avg_pool2d\|batch_norm\|binary_cross_entropy_with_logits\|conv2d\|cross_entropy\|dropout\|embedding\|gelu\|kl_div\)\>/
 syn match sondeFunction /\<nn\.functional\.\%(l1_loss\|layer_norm\|leaky_relu\|linear\|log_softmax\|max_pool2d\|mse_loss\|nll_loss\|relu\|sigmoid\)\>/
 syn match sondeFunction /\<nn\.functional\.\%(smooth_l1_loss\|softmax\|tanh\)\>/
@@ -35,6 +35,8 @@ syn match sondeFunction /\<metrics\.\%(knn_accuracy\|pr_curve\|precision\|recall
 syn match sondeFunction /\<unlearn\.\%(accuracy\|evaluate\|finetune\|graddiff\|gradient_ascent\|mia\|npo\|random_label\|relearn\|report\)\>/
 syn match sondeFunction /\<unlearn\.\%(representation\|retrain\|scrub\|shadows\)\>/
 syn match sondeFunction /\<attack\.\%(evaluate\|fgsm\|fool\|fool_evolve\|pgd\|train_eval\|unlearnable\)\>/
+syn match sondeFunction /\<detect\.\%(coreset\|dissonance\|ecod\|energy\|hbos\|iforest\|knn\|load\|lof\|mahalanobis\)\>/
+syn match sondeFunction /\<detect\.\%(maxlogit\|msp\|vacuity\)\>/
 syn match sondeFunction /\<tensor\.\%(_sgemm_raw\|abs\|add\|addmm\|arange\|atan2\|bernoulli\|bmm\|cat\|cdist\)\>/
 syn match sondeFunction /\<tensor\.\%(ceil\|cholesky\|clock\|config\|cos\|default_generator\|det\|div\|dot\|eigh\)\>/
 syn match sondeFunction /\<tensor\.\%(empty\|eq\|exp\|expm1\|eye\|floor\|fmod\|from\|full\|ge\)\>/
@@ -78,8 +80,8 @@ syn match sondeMethod /:\s*\%(score\|score_instances\|seed\|select\|set_state\|s
 syn match sondeMethod /:\s*\%(sin\|sin_\|size\|slogdet\|softmax\|softplus\|softplus_\|solve\|sort\|split\)\>/hs=s+1
 syn match sondeMethod /:\s*\%(sqrt\|sqrt_\|square\|square_\|squeeze\|state\|state_dict\|std\|step\|stride\)\>/hs=s+1
 syn match sondeMethod /:\s*\%(sub\|sub_\|sum\|svd\|t\|tanh\|tanh_\|text\|text_size\|three_way\)\>/hs=s+1
-syn match sondeMethod /:\s*\%(to\|tolist\|topk\|train\|transpose\|tril\|triu\|unfold\|uniform_\|unique\)\>/hs=s+1
-syn match sondeMethod /:\s*\%(unsqueeze\|var\|view\|where\|width\|zero_grad\)\>/hs=s+1
+syn match sondeMethod /:\s*\%(threshold\|to\|tolist\|topk\|train\|transpose\|tril\|triu\|unfold\|uniform_\)\>/hs=s+1
+syn match sondeMethod /:\s*\%(unique\|unsqueeze\|var\|view\|where\|width\|zero_grad\)\>/hs=s+1
 syn keyword sondeGlobal help
 " END GENERATED
 
