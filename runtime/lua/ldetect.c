@@ -57,7 +57,36 @@ static int l_tpr_at_fpr(lua_State *L) {
   return 1;
 }
 
+/* --- detectors --- */
+
+static int l_iforest_fit(lua_State *L) {
+  sd_tensor *x = sd_lua_check(L, 1), *roots;
+  int64_t trees = (int64_t)luaL_checkinteger(L, 2), psi = (int64_t)luaL_checkinteger(L, 3);
+  uint64_t seed = (uint64_t)luaL_checkinteger(L, 4);
+  sd_tensor *nodes = sd_iforest_fit(x, trees, psi, seed, &roots);
+  sd_lua_push(L, nodes, "iforest");
+  sd_lua_push(L, roots, "iforest");
+  return 2;
+}
+
+static int l_iforest_score(lua_State *L) {
+  sd_tensor *nodes = sd_lua_check(L, 1), *roots = sd_lua_check(L, 2), *x = sd_lua_check(L, 3);
+  sd_lua_push(L, sd_iforest_score(nodes, roots, x, (int64_t)luaL_checkinteger(L, 4)), "iforest");
+  return 1;
+}
+
+static int l_ecdf_counts(lua_State *L) {
+  sd_tensor *le, *ge;
+  if (sd_ecdf_counts(sd_lua_check(L, 1), sd_lua_check(L, 2), &le, &ge) != SD_OK) return sd_lua_fail(L, "ecod");
+  sd_lua_push(L, le, "ecod");
+  sd_lua_push(L, ge, "ecod");
+  return 2;
+}
+
 static const sd_reg detect_kernel_fns[] = {
+  {"iforest_fit", l_iforest_fit, "detect.kernels.iforest_fit(X, n_trees, max_samples, seed)", "isolation forest: nodes [M,4] f64 and roots [T] i64"},
+  {"iforest_score", l_iforest_score, "detect.kernels.iforest_score(nodes, roots, X, psi)", "isolation scores 2^(-E h / c(psi)) per row"},
+  {"ecdf_counts", l_ecdf_counts, "detect.kernels.ecdf_counts(sorted, X)", "#train <= x and #train >= x per feature (i64)"},
   {"auroc", l_auroc, "detect.kernels.auroc(scores, labels)", "AUROC, ties count 1/2 (exact Mann-Whitney)"},
   {"aupr", l_aupr, "detect.kernels.aupr(scores, labels)", "average precision (sklearn's step sum, ties grouped)"},
   {"aupr_trapz", l_aupr_trapz, "detect.kernels.aupr_trapz(scores, labels)", "trapezoid area under the PR curve"},

@@ -40,4 +40,23 @@ sd_status sd_rank_fpr_at_tpr(const sd_tensor *s, const sd_tensor *y, double t, s
 sd_status sd_rank_tpr_at_fpr(const sd_tensor *s, const sd_tensor *y, double x, bool strict,
                              double *out);
 
+/* --- isolation forest (detect_iforest.c) --- */
+
+/* Grows n_trees trees on max_samples rows each (fewer when n is smaller),
+   seeded: nodes [M,4] f64 (feature or -1, threshold or leaf size, left,
+   right) and roots [n_trees] i64 (0-based rows of nodes). */
+sd_tensor *sd_iforest_fit(const sd_tensor *x, int64_t n_trees, int64_t max_samples, uint64_t seed,
+                          sd_tensor **roots);
+/* 2^(-mean path length / c(psi)) per row of x: higher = more anomalous. */
+sd_tensor *sd_iforest_score(const sd_tensor *nodes, const sd_tensor *roots, const sd_tensor *x,
+                            int64_t psi);
+/* c(n), the mean path length of an unsuccessful BST search over n points. */
+double sd_iforest_c(double n);
+
+/* --- ECOD's empirical CDFs (detect_ecdf.c) --- */
+
+/* For train columns sorted ascending [n,d] and x [m,d]: le[i,j] = #{train
+   values of feature j <= x[i,j]}, ge[i,j] = #{... >= x[i,j]} (i64). */
+sd_status sd_ecdf_counts(const sd_tensor *sorted, const sd_tensor *x, sd_tensor **le, sd_tensor **ge);
+
 #endif

@@ -171,6 +171,40 @@ START_TEST(threads_do_not_change_results) {
 }
 END_TEST
 
+START_TEST(iforest_c_and_forest) {
+  ck_assert(sd_iforest_c(1) == 0 && sd_iforest_c(2) == 1);
+  ck_assert(fabs(sd_iforest_c(3) - (2 * (log(2.0) + 0.5772156649015329) - 4.0 / 3)) < 1e-15);
+  int64_t sh[2] = {200, 3};
+  sd_tensor *x = unit_iota(SD_F32, 2, sh), *r1, *r2;
+  sd_pool_set_threads(1);
+  sd_tensor *n1 = sd_iforest_fit(x, 10, 64, 9, &r1);
+  sd_pool_set_threads(2);
+  sd_tensor *n2 = sd_iforest_fit(x, 10, 64, 9, &r2);
+  ck_assert_ptr_nonnull(n1);
+  ck_assert(sd_same_shape(n1, n2));
+  ck_assert(memcmp(sd_data(n1), sd_data(n2), (size_t)sd_numel(n1) * 8) == 0);
+  /* every tree: at most 2 psi - 1 nodes, leaves hold psi rows in all */
+  const double *nd = sd_data(n1);
+  double rows = 0;
+  for (int64_t k = 0; k < n1->shape[0]; k++) if (nd[4 * k] < 0) rows += nd[4 * k + 1];
+  ck_assert(rows == 10 * 64);
+  ck_assert_int_le(n1->shape[0], 10 * 127);
+  sd_tensor *s = sd_iforest_score(n1, r1, x, 64);
+  ck_assert_ptr_nonnull(s);
+  const double *sv = sd_data(s);
+  for (int64_t i = 0; i < 200; i++) ck_assert(sv[i] > 0 && sv[i] < 1);
+  sd_tensor *none;
+  ck_assert_ptr_null(sd_iforest_fit(x, 0, 64, 9, &none));
+  int64_t one = 3;
+  sd_tensor *v = sd_zeros(SD_F64, 1, &one);
+  ck_assert_ptr_null(sd_iforest_fit(v, 10, 64, 9, &none));
+  ck_assert_ptr_null(none);
+  ck_assert(strstr(sd_errmsg(), "train must be [n, d]"));
+  sd_tensor *t[] = {x, r1, r2, n1, n2, s, v};
+  for (int i = 0; i < 7; i++) sd_release(t[i]);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("detect");
   TCase *tc = tcase_create("rank");
@@ -180,6 +214,7 @@ int main(void) {
   tcase_add_test(tc, curves_and_rates);
   tcase_add_test(tc, errors);
   tcase_add_test(tc, threads_do_not_change_results);
+  tcase_add_test(tc, iforest_c_and_forest);
   suite_add_tcase(s, tc);
   return unit_run(s);
 }
