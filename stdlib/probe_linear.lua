@@ -1,3 +1,218 @@
--- probe_linear.lua: part of the `probe` module (see probe.lua).
+-- probe_linear.lua: part of the `probe` module (see probe.lua): the
+-- supervised and unsupervised probes that read a representation through a
+-- direction: logistic (L-BFGS in C), ridge, lda, mass_mean, ccs, and the
+-- nonlinear mlp. Every fitted probe answers :decision_function, :predict,
+-- :score and :direction the same way; classification probes also
+-- :predict_proba. Labels may be any integers (a tensor or a list): the
+-- classes are their sorted distinct values and predictions give them back.
+local sonde = require "sonde"
+local K = require "probe.kernels"
+
 local M = {}
+
+-- --- arguments ---------------------------------------------------------------
+
+local function shape_str(t) return "[" .. table.concat(t:shape(), ",") .. "]" end
+
+local function is_float(t) local d = t:dtype() return d == "f32" or d == "f64" end
+
+local function check_opts(fn, opts, known)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(fn .. ": options must be a table", 3) end
+  for k in pairs(opts) do
+    if not known[k] then error(string.format("%s: unknown option '%s'", fn, tostring(k)), 3) end
+  end
+  return opts
+end
+
+-- X: a 2-d f32/f64 tensor (argument name given for messages)
+local function check_X(fn, X, name)
+  name = name or "X"
+  if not tensor.is_tensor(X) then error(string.format("%s: %s must be a 2-d tensor, got %s", fn, name, type(X)), 3) end
+  if X:dim() ~= 2 then error(string.format("%s: %s must be 2-d [n, d], got shape %s", fn, name, shape_str(X)), 3) end
+  if not is_float(X) then
+    error(string.format("%s: %s must be f32 or f64, got %s (convert with %s:to(\"f32\"))", fn, name, X:dtype(), name), 3)
+  end
+  return X
+end
+
+-- y as an i64 tensor of n integer labels
+local function check_y(fn, y, n, name)
+  name = name or "y"
+  if type(y) == "table" and not tensor.is_tensor(y) then y = tensor.new(y) end
+  if not tensor.is_tensor(y) then error(string.format("%s: %s must be a tensor or a list of labels", fn, name), 3) end
+  if y:dim() ~= 1 then error(string.format("%s: %s must be 1-d, got shape %s", fn, name, shape_str(y)), 3) end
+  if y:size(1) ~= n then
+    error(string.format("%s: %s has %d labels but X has %d rows", fn, name, y:size(1), n), 3)
+  end
+  if is_float(y) and not y:eq(y:round()):all():item() then
+    error(string.format("%s: %s must hold integer labels", fn, name), 3)
+  end
+  return y:to("i64")
+end
+
+-- classes (sorted distinct labels, i64), class numbers 1..K of y, counts
+local function encode(fn, y)
+  local classes, inv, counts = y:unique { return_inverse = true, return_counts = true }
+  if classes:numel() < 2 then
+    error(string.format("%s: y has one class only (%d); needs two or more", fn, classes:tolist()[1]), 3)
+  end
+  return classes, inv, counts
+end
+
+-- the class numbers 1..K of labels y given the classes; unknown labels are 0
+local function class_numbers(classes, y)
+  local pos, idx = {}, {}
+  for k, c in ipairs(classes:tolist()) do pos[c] = k end
+  for i, v in ipairs(y:tolist()) do idx[i] = pos[v] or 0 end
+  return tensor.new(idx, { dtype = "i64" })
+end
+
+-- sample weights of class_weight: nil, "balanced" (n / (K count_k),
+-- scikit-learn's) or a table label -> weight (missing labels weigh 1)
+local function class_weights(fn, cw, classes, inv, counts)
+  if cw == nil then return nil end
+  local nK, n = classes:numel(), inv:numel()
+  local w = {}
+  if cw == "balanced" then
+    for k, c in ipairs(counts:tolist()) do w[k] = n / (nK * c) end
+  elseif type(cw) == "table" then
+    for k, c in ipairs(classes:tolist()) do
+      local v = cw[c] or 1
+      if type(v) ~= "number" or v < 0 or v ~= v then
+        error(string.format("%s: class_weight[%d] must be a number >= 0", fn, c), 3)
+      end
+      w[k] = v
+    end
+  else
+    error(fn .. ": class_weight must be nil, \"balanced\" or a table label -> weight", 3)
+  end
+  return tensor.new(w, { dtype = "f64" }):index_select(1, inv)
+end
+
+local function check_number(fn, name, v, lo)
+  if type(v) ~= "number" or v ~= v or v < lo then
+    error(string.format("%s: %s must be a number >= %g, got %s", fn, name, lo, tostring(v)), 3)
+  end
+  return v
+end
+
+-- --- what every fitted linear probe shares ------------------------------------
+-- A linear probe holds coef [nw, d] and intercept [nw]; nw = 1 is a binary
+-- probe (one direction, positive = the second class), nw = K scores each
+-- class. Subclasses set .fn (the name in messages) and may override
+-- decision_function.
+
+local Linear = {}
+Linear.__index = Linear
+
+function Linear:_X(X)
+  check_X(self.fn, X)
+  if X:size(2) ~= self.coef:size(2) then
+    error(string.format("%s: X has %d features, the probe was fitted on %d", self.fn, X:size(2), self.coef:size(2)), 3)
+  end
+  return X:to(self.coef:dtype())
+end
+
+-- scores: [n] for a binary probe (> 0: the second class), else [n, K]
+function Linear:decision_function(X)
+  local z = self:_X(X):matmul(self.coef:t()) + self.intercept
+  if self.coef:size(1) == 1 then return z:select(2, 1) end
+  return z
+end
+
+function Linear:predict(X)
+  local z = self:decision_function(X)
+  local k = z:dim() == 1 and z:gt(0):to("i64") + 1 or z:argmax(2)
+  return self.classes:index_select(1, k)
+end
+
+function Linear:score(X, y)
+  local p = self:predict(X)
+  y = check_y(self.fn .. ":score", y, p:numel())
+  return p:eq(y):to("f64"):mean():item()
+end
+
+-- unit direction(s) the probe reads: the binary probe's [d]; for K classes
+-- all [K, d] rows, or the row of one class label
+function Linear:direction(class)
+  local W = self.coef
+  if W:size(1) == 1 then return W:select(1, 1) / W:norm():item() end
+  if class == nil then return W / W:norm(2, 2, true) end
+  local row = class_numbers(self.classes, tensor.new({ class }, { dtype = "i64" }))[1]:item()
+  if row == 0 then error(string.format("%s:direction: %s is not a class", self.fn, tostring(class)), 2) end
+  return W:select(1, row) / W:select(1, row):norm():item()
+end
+
+function Linear:__tostring()
+  return string.format("%s(%d classes, %d features)", self.fn, self.classes:numel(), self.coef:size(2))
+end
+
+local function subclass(fn)
+  local C = setmetatable({ fn = fn }, { __index = Linear })
+  C.__index = C
+  C.__tostring = Linear.__tostring
+  return C
+end
+
+-- --- logistic regression --------------------------------------------------------
+
+local Logistic = subclass("probe.logistic")
+
+function Logistic:predict_proba(X)
+  local z = self:decision_function(X)
+  if z:dim() == 1 then
+    local p = z:sigmoid()
+    return tensor.stack({ 1 - p, p }, 2)
+  end
+  return z:softmax(2)
+end
+
+function Logistic:__tostring()
+  return string.format("probe.logistic(%d classes, %d features, l2=%g, n_iter=%d, %s)", self.classes:numel(),
+    self.coef:size(2), self.l2, self.n_iter, self.converged and "converged" or "not converged: " .. self.stop)
+end
+
+local logistic_opts = { l2 = true, C = true, fit_intercept = true, class_weight = true, max_iter = true, tol = true }
+
+function M.logistic(X, y, opts)
+  local fn = "probe.logistic"
+  opts = check_opts(fn, opts, logistic_opts)
+  check_X(fn, X)
+  local n = X:size(1)
+  y = check_y(fn, y, n)
+  if opts.l2 ~= nil and opts.C ~= nil then error(fn .. ": give l2 or C, not both", 2) end
+  local l2 = opts.l2
+  if opts.C ~= nil then
+    if type(opts.C) ~= "number" or not (opts.C > 0) then error(fn .. ": C must be a number > 0", 2) end
+    l2 = 1 / (opts.C * n)
+  end
+  l2 = check_number(fn, "l2", l2 == nil and 1 / n or l2, 0)
+  local max_iter = check_number(fn, "max_iter", opts.max_iter or 100, 0)
+  local tol = check_number(fn, "tol", opts.tol or 1e-4, 0)
+  local fit_intercept = opts.fit_intercept ~= false
+  local classes, inv, counts = encode(fn, y)
+  local sw = class_weights(fn, opts.class_weight, classes, inv, counts)
+  local coef, intercept, info = K.logistic_fit(X, inv, classes:numel(), sw,
+    { l2 = l2, fit_intercept = fit_intercept, max_iter = math.floor(max_iter), tol = tol })
+  return setmetatable({
+    coef = coef, intercept = intercept, classes = classes, l2 = l2,
+    n_iter = info.n_iter, n_eval = info.n_eval, converged = info.converged, stop = info.stop,
+    loss = info.loss, grad_max = info.grad_max,
+  }, Logistic)
+end
+
+for _, d in ipairs {
+  { "logistic", "probe.logistic(X, y, {l2=1/n, C=, fit_intercept=true, class_weight=nil|\"balanced\"|{[label]=w}, max_iter=100, tol=1e-4})",
+    "L2 logistic regression by L-BFGS: mean cross-entropy + l2/2 |W|^2 (= scikit-learn's C = 1/(l2 n)); binary or multinomial" },
+} do sonde.doc("probe." .. d[1], d[2], d[3]) end
+
+for _, d in ipairs {
+  { "decision_function", "p:decision_function(X)", "scores X W^T + b: [n] for a binary probe (> 0: the second class), else [n, K]" },
+  { "predict", "p:predict(X)", "the predicted labels (i64, the original label values)" },
+  { "predict_proba", "p:predict_proba(X)", "class probabilities [n, K], columns in the order of p.classes" },
+  { "score", "p:score(X, y)", "accuracy of p:predict(X) against the labels y" },
+  { "direction", "p:direction([class])", "the unit vector the probe reads ([d]); multiclass: [K, d] rows, or one class's row" },
+} do sonde.doc("Probe:" .. d[1], d[2], d[3]) end
+
 return M

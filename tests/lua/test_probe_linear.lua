@@ -1,0 +1,148 @@
+-- test_probe_linear.lua: the linear probes from Lua: labels of any integer
+-- values, the fitted objects' methods, options and their errors, bitwise
+-- thread invariance. (scikit-learn comparisons: tests/probe/.)
+local T = require "testlib"
+
+local gen = tensor.generator(11)
+-- n x d Gaussian points; labels from a fixed rule: sign of x1 - x2 (binary)
+local X = tensor.randn(400, 6, { gen = gen })
+local ybin = (X:select(2, 1) - X:select(2, 2)):gt(0):to("i64")   -- 0 / 1
+local y3 = X:select(2, 1):gt(0.5):to("i64") + X:select(2, 3):gt(0):to("i64") * 2 -- 0..3
+
+local function rows_sum_one(P)
+  local s = P:sum(2)
+  T.near(s:amax():item(), 1, 1e-5)
+  T.near(s:amin():item(), 1, 1e-5)
+end
+
+T.test("logistic binary: labels kept, methods agree", function()
+  local y = ybin * 7 - 3                                       -- labels -3 and 4
+  local p = probe.logistic(X, y, { l2 = 1e-2 })
+  T.eq(p.classes:tolist(), { -3, 4 })
+  T.eq(p.coef:shape(), { 1, 6 })
+  T.eq(p.intercept:shape(), { 1 })
+  T.ok(p.converged, p.stop)
+  T.ok(p.n_iter > 0 and p.n_iter < 100)
+  local pred = p:predict(X)
+  T.eq(pred:dtype(), "i64")
+  local seen = {}
+  for _, v in ipairs(pred:tolist()) do seen[v] = true end
+  T.ok(seen[-3] and seen[4] and not seen[0] and not seen[1])
+  T.ok(p:score(X, y) > 0.95)
+  local P = p:predict_proba(X)
+  T.eq(P:shape(), { 400, 2 })
+  rows_sum_one(P)
+  local d = p:decision_function(X)
+  T.eq(d:shape(), { 400 })
+  -- predict = the class of the larger probability = sign of the score
+  T.eq(pred:eq(4):tolist(), d:gt(0):tolist())
+  T.eq(pred:eq(4):tolist(), P:select(2, 2):gt(0.5):tolist())
+  local u = p:direction()
+  T.eq(u:shape(), { 6 })
+  T.near(u:norm():item(), 1, 1e-6)
+  -- the rule is x1 - x2: the direction is mostly along (1, -1, 0, ...)/sqrt 2
+  T.ok(u[1]:item() > 0.6 and u[2]:item() < -0.6)
+end)
+
+T.test("logistic multinomial: 4 classes, lists, direction per class", function()
+  local p = probe.logistic(X, y3:tolist(), { l2 = 1e-3 })
+  T.eq(p.classes:tolist(), { 0, 1, 2, 3 })
+  T.eq(p.coef:shape(), { 4, 6 })
+  T.ok(p:score(X, y3) > 0.9)
+  local P = p:predict_proba(X)
+  T.eq(P:shape(), { 400, 4 })
+  rows_sum_one(P)
+  T.eq(p:predict(X):tolist(), (P:argmax(2) - 1):tolist())
+  local D = p:direction()
+  T.eq(D:shape(), { 4, 6 })
+  T.near(D:norm(2, 2):amax():item(), 1, 1e-6)
+  local d2 = p:direction(2)
+  T.near(d2:tolist(), D:select(1, 3):tolist(), 1e-6)
+  T.raises(function() p:direction(9) end, "9 is not a class")
+  -- intercepts sum to 0 (unpenalised, started at 0: the softmax's gauge)
+  T.near(p.intercept:sum():item(), 0, 1e-4)
+  T.ok(tostring(p):find("probe.logistic(4 classes, 6 features", 1, true))
+end)
+
+T.test("logistic: C and l2 are the same objective; f64 input", function()
+  local a = probe.logistic(X, ybin, { l2 = 0.05 })
+  local b = probe.logistic(X, ybin, { C = 1 / (0.05 * 400) })
+  T.eq(a.coef:tolist(), b.coef:tolist())
+  local c = probe.logistic(X:to("f64"), ybin, { l2 = 0.05, tol = 1e-8 })
+  T.eq(c.coef:dtype(), "f64")
+  T.near(c.coef:to("f32"):tolist()[1], a.coef:tolist()[1], 1e-3)
+  -- stronger l2 shrinks the weights
+  local s = probe.logistic(X, ybin, { l2 = 1 })
+  T.ok(s.coef:norm():item() < 0.5 * a.coef:norm():item())
+end)
+
+T.test("logistic: fit_intercept=false and class weights", function()
+  local y = ybin:clone()
+  local p = probe.logistic(X + 3, y, { fit_intercept = false, l2 = 1e-2 })
+  T.eq(p.intercept:tolist(), { 0 })
+  -- 9 to 1 imbalance: balanced weights move the boundary toward the small class
+  local keep = {}
+  local c0 = 0
+  for i, v in ipairs(y:tolist()) do
+    if v == 1 or c0 < 20 then keep[#keep + 1] = i; if v == 0 then c0 = c0 + 1 end end
+  end
+  local idx = tensor.new(keep)
+  local Xi, yi = X:index_select(1, idx), y:index_select(1, idx)
+  local plain = probe.logistic(Xi, yi, { l2 = 0.1 })
+  local bal = probe.logistic(Xi, yi, { l2 = 0.1, class_weight = "balanced" })
+  local tab = probe.logistic(Xi, yi, { l2 = 0.1, class_weight = { [0] = 5 } })
+  local function n0(q) return q:predict(Xi):eq(0):sum():item() end
+  T.ok(n0(bal) > n0(plain), "balanced predicts the rare class more often")
+  T.ok(n0(tab) > n0(plain), "weight 5 on class 0 predicts it more often")
+  -- balanced = n / (K count): the same as a table of those weights
+  local n, n1 = yi:numel(), yi:sum():item()
+  local same = probe.logistic(Xi, yi, { l2 = 0.1, class_weight = { [0] = n / (2 * (n - n1)), [1] = n / (2 * n1) } })
+  T.near(same.coef:tolist()[1], bal.coef:tolist()[1], 1e-6)
+end)
+
+T.test("logistic: bitwise the same with 1 and 2 threads", function()
+  local big = tensor.randn(9000, 20, { gen = tensor.generator(3) })
+  local y = big:select(2, 1):gt(0):to("i64") + big:select(2, 2):gt(0.3):to("i64") + 1
+  local nt = tensor.get_num_threads()
+  tensor.set_num_threads(1)
+  local a = probe.logistic(big, y, { l2 = 1e-3, max_iter = 40 })
+  tensor.set_num_threads(2)
+  local b = probe.logistic(big, y, { l2 = 1e-3, max_iter = 40 })
+  tensor.set_num_threads(nt)
+  T.eq(a.coef:bytes(), b.coef:bytes())
+  T.eq(a.intercept:bytes(), b.intercept:bytes())
+  T.eq(a.n_iter, b.n_iter)
+end)
+
+T.test("logistic: max_iter reached is reported", function()
+  local p = probe.logistic(X, y3, { l2 = 1e-6, max_iter = 3 })
+  T.eq(p.n_iter, 3)
+  T.eq(p.converged, false)
+  T.eq(p.stop, "max_iter reached")
+end)
+
+T.test("logistic: argument errors name the argument and shapes", function()
+  T.raises(function() probe.logistic(X:select(2, 1), ybin) end, "probe.logistic: X must be 2-d [n, d], got shape [400]")
+  T.raises(function() probe.logistic(X:to("i64"), ybin) end, "X must be f32 or f64, got i64")
+  T.raises(function() probe.logistic(X, ybin:narrow(1, 1, 399)) end, "y has 399 labels but X has 400 rows")
+  T.raises(function() probe.logistic(X, tensor.zeros(400, { dtype = "i64" })) end, "y has one class only (0)")
+  T.raises(function() probe.logistic(X, ybin:to("f32") + 0.5) end, "y must hold integer labels")
+  T.raises(function() probe.logistic(X, ybin, { l2 = -1 }) end, "l2 must be a number >= 0")
+  T.raises(function() probe.logistic(X, ybin, { lambda = 1 }) end, "unknown option 'lambda'")
+  T.raises(function() probe.logistic(X, ybin, { l2 = 1, C = 1 }) end, "give l2 or C, not both")
+  T.raises(function() probe.logistic(X, ybin, { class_weight = "even" }) end, "class_weight must be nil")
+  local Xn = X:clone()
+  Xn[3][2] = 0 / 0
+  T.raises(function() probe.logistic(Xn, ybin) end, "X[3][2] is NaN")
+  local p = probe.logistic(X, ybin)
+  T.raises(function() p:predict(X:narrow(2, 1, 5)) end, "X has 5 features, the probe was fitted on 6")
+  T.raises(function() p:score(X, ybin:narrow(1, 1, 10)) end, "y has 10 labels but X has 400 rows")
+end)
+
+T.test("logistic: documented", function()
+  local docs = require("sonde").docs()
+  T.ok(docs["probe.logistic"], "probe.logistic has a doc entry")
+  T.ok(docs["probe.kernels.logistic_fit"], "the kernel has a doc entry")
+end)
+
+T.done()
