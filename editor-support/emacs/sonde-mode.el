@@ -109,7 +109,7 @@
     "tolist" "topk" "train" "transpose" "tril" "triu"
     "unfold" "uniform_" "unique" "unsqueeze" "var" "view"
     "where" "width" "zero_grad")
-  "Method names of sonde's classes (Canvas, Conformal, Detector, Figure, Generator, Mil, Module, Optimizer, Probe, Scheduler, Tensor).")
+  "Method names of sonde's classes (Tensor, Module, ...).")
 (defconst sonde-builtin-globals
   '("help")
   "sonde's global functions.")

@@ -81,5 +81,13 @@ if [ -s "$tmp/check.out" ]; then
 else
   echo "FAIL emacs wrote no results:"; tail -n 20 "$tmp/emacs.log"; f=1
 fi
+# byte-compiles without a warning (in a copy: no .elc left in the tree)
+cp editor-support/emacs/sonde-mode.el "$tmp/"
+if emacs --batch -Q -L "$luamode" -f batch-byte-compile "$tmp/sonde-mode.el" >"$tmp/bc.log" 2>&1 \
+  && ! grep -q -i 'warning\|error' "$tmp/bc.log"; then
+  p=$((p + 1)); echo "ok   sonde-mode.el byte-compiles cleanly"
+else
+  f=$((f + 1)); echo "FAIL sonde-mode.el byte-compile:"; cat "$tmp/bc.log"
+fi
 echo "TALLY $p passed, $f failed"
 [ "$f" -eq 0 ]
