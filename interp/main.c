@@ -15,18 +15,42 @@
 static const char *progname = "sonde";
 static lua_State *globalL;
 
-/* --- Ctrl-C --- */
+/* --- Ctrl-C and kill ---
+   SIGINT and SIGTERM both stop the running chunk with an error, so a
+   recipe run can mark its directory interrupted before the process ends
+   with 128 + the signal (130, 143). A second signal kills, as in lua.c. */
+
+static volatile sig_atomic_t caught; /* the last signal that stopped a chunk */
 
 static void lstop(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted!");
+  luaL_error(L, caught == SIGTERM ? "terminated!" : "interrupted!");
 }
 
-static void on_sigint(int sig) {
-  signal(sig, SIG_DFL); /* a second Ctrl-C kills, as in lua.c */
+static void on_signal(int sig) {
+  signal(sig, SIG_DFL);
+  caught = sig;
   sd_interrupt_flag = 1;
   lua_sethook(globalL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+/* sonde.signal(): "SIGINT" or "SIGTERM" once one stopped a chunk, else nil. */
+static int l_signal(lua_State *L) {
+  if (caught) lua_pushstring(L, caught == SIGTERM ? "SIGTERM" : "SIGINT");
+  else lua_pushnil(L);
+  return 1;
+}
+
+static void open_signal(lua_State *L) {
+  static const sd_reg fns[] = {
+    {"signal", l_signal, "sonde.signal()",
+     "\"SIGINT\" or \"SIGTERM\" after Ctrl-C or a kill stopped the program's code, else nil"},
+    {NULL, NULL, NULL, NULL},
+  };
+  lua_getglobal(L, "sonde");
+  sd_lua_register(L, lua_gettop(L), "sonde", '.', fns);
+  lua_pop(L, 1);
 }
 
 static int msghandler(lua_State *L) {
@@ -45,9 +69,11 @@ int sd_docall(lua_State *L, int narg, int nres) {
   lua_insert(L, base);
   globalL = L;
   sd_interrupt_flag = 0;
-  signal(SIGINT, on_sigint);
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
   int status = lua_pcall(L, narg, nres, base);
   signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sd_interrupt_flag = 0;
   lua_remove(L, base);
   return status;
@@ -128,6 +154,7 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   luaL_requiref(L, "sonde", luaopen_sonde, 1);
   lua_pop(L, 1);
+  open_signal(L);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (argc >= 2 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "show") == 0 ||
@@ -210,5 +237,6 @@ int main(int argc, char **argv) {
   int ok = lua_toboolean(L, -1);
   sd_report(L, status);
   lua_close(L);
-  return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  if (ok && status == LUA_OK) return EXIT_SUCCESS;
+  return caught ? 128 + caught : EXIT_FAILURE;
 }

@@ -1,10 +1,20 @@
 -- recipe.lua: the experiment form and the commands `sonde run`, `show`,
--- `verify` and `runs`. A recipe file calls
+-- `verify`, `runs` and `sweep`. A recipe file calls
 -- `experiment "name" { about=, params=, run= }`; a run gets a fresh
--- directory with manifest.json, metrics.jsonl, log.txt and its artifacts.
--- Everything written uses sorted keys and %.17g floats, so
--- the same recipe, params and seed give the same bytes on any thread count.
+-- directory runs/<name>/<date>-<hex>/ with manifest.json, metrics.jsonl,
+-- log.txt, status and its artifacts. Everything written uses sorted keys
+-- and %.17g floats, so the same recipe, params and seed give the same
+-- bytes on any thread count. `sonde run --safe` confines a recipe: see
+-- install() below and runtime/io/guard.c.
 local M = {}
+
+-- Captured before any recipe runs: a --safe run hides or wraps the
+-- globals, and sonde's own bookkeeping keeps using these.
+local io_open, io_lines, io_input, io_output, io_write = io.open, io.lines, io.input, io.output, io.write
+local io_popen, os_execute, os_remove, os_rename = io.popen, os.execute, os.remove, os.rename
+local load0, loadfile0, dofile0 = load, loadfile, dofile
+local traceback = debug.traceback
+local io_confine, io_record = data.io_confine, data.io_record
 
 -- A usage error prints without a traceback; tostring gives its message.
 local usage_mt = { __tostring = function(e) return e.usage end }
@@ -31,21 +41,8 @@ function M.sorted_pairs(t)
 end
 local sorted_pairs = M.sorted_pairs
 
--- fnv1a64(s): the 64-bit FNV-1a hash of a string as 16 hex digits. Not
--- cryptographic: it detects changed recipes and artifacts, nothing more.
-function M.fnv1a64(s)
-  local h = -3750763034362895579 -- 0xcbf29ce484222325
-  local prime = 1099511628211     -- 0x100000001b3
-  local byte = string.byte
-  for i = 1, #s, 4096 do
-    local bytes = { byte(s, i, i + 4095) }
-    for j = 1, #bytes do h = (h ~ bytes[j]) * prime end
-  end
-  return string.format("%016x", h)
-end
-
 local function read_file(path)
-  local f, err = io.open(path, "rb")
+  local f, err = io_open(path, "rb")
   if not f then return nil, err end
   local s = f:read("a")
   f:close()
@@ -53,19 +50,21 @@ local function read_file(path)
 end
 
 local function read_lines(path)
-  local lines, f = {}, io.open(path, "rb")
+  local lines, f = {}, io_open(path, "rb")
   if not f then return lines end
   for line in f:lines() do lines[#lines + 1] = line end
   f:close()
   return lines
 end
 
+-- write_atomic(path, text): a temp file renamed into place, so a reader
+-- (or a kill) sees the old content or the new, never half of it.
 local function write_atomic(path, text)
   local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "wb"))
-  f:write(text)
-  f:close()
-  assert(os.rename(tmp, path))
+  local f = assert(io_open(tmp, "wb"))
+  assert(f:write(text))
+  assert(f:close())
+  assert(os_rename(tmp, path))
 end
 
 -- --- JSON (writer: sorted keys, %.17g; reader: enough for what we write) ---
@@ -95,6 +94,11 @@ function M.shortest(x)
   return string.format("%.17g", x)
 end
 
+-- tables with this metatable are written as objects even when empty
+-- ({} and not []); json_decode gives it to every object it reads.
+local object_mt = {}
+function M.object(t) return setmetatable(t or {}, object_mt) end
+
 local function json(v, where)
   local tv = type(v)
   if tv == "number" then return json_number(v)
@@ -111,7 +115,7 @@ local function json(v, where)
     local n, count = #v, 0
     for _ in pairs(v) do count = count + 1 end
     local parts = {}
-    if count == n and (n > 0 or next(v) == nil) then
+    if count == n and (n > 0 or next(v) == nil) and getmetatable(v) ~= object_mt then
       for i = 1, n do parts[i] = json(v[i], where .. "[" .. i .. "]") end
       return "[" .. table.concat(parts, ",") .. "]"
     end
@@ -157,7 +161,7 @@ function M.json_decode(s)
     ws()
     local c = s:sub(pos, pos)
     if c == "{" then
-      local t = {}
+      local t = M.object()
       pos = pos + 1; ws()
       if s:sub(pos, pos) == "}" then pos = pos + 1; return t end
       while true do
@@ -310,15 +314,136 @@ function M.resolve(r, file_values, args)
   return values
 end
 
+-- --- the doors of a recipe: files it reads, what --safe forbids ---
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function dirname(path) return path:match("^(.*)/[^/]*$") or "." end
+
+local function under(root, path)
+  return root == "/" or path == root or path:sub(1, #root + 1) == root .. "/"
+end
+
+-- install(opts): wraps the globals a recipe reaches files through, while it
+-- loads and runs. Reads are reported to runtime/io's guard (recorded for
+-- the manifest; refused outside the data roots once confined), and so are
+-- writes (refused outside the run directory once confined). With opts.safe
+-- the doors out of the sandbox are shut: os.execute, io.popen, os.exit,
+-- os.tmpname, os.setlocale, package.loadlib, debug, C modules from disk,
+-- binary chunks, dofile/loadfile outside opts.recipe_dir (resolved), and
+-- the recipe module itself (its functions write anywhere) and the guard's
+-- switches. Returns the function that puts everything back; a --safe run
+-- never calls it, so finalizers the recipe left behind stay sandboxed.
+local function install(opts)
+  local saved = {}
+  local function set(t, k, v)
+    saved[#saved + 1] = { t, k, rawget(t, k) }
+    rawset(t, k, v)
+  end
+  local check = data.io_check
+  local safe, rdir = opts.safe, opts.recipe_dir
+  local function chunk_path(path, who)
+    if type(path) ~= "string" then
+      if safe then error(who .. ": standard input is not allowed in --safe mode", 3) end
+      return
+    end
+    local rp = check(path, "r", who)
+    if safe and not (rp and under(rdir, rp)) then
+      error(who .. ": " .. path .. " is outside the recipe directory (--safe)", 3)
+    end
+  end
+  set(io, "open", function(path, mode, ...)
+    if type(path) == "string" then check(path, mode or "r", "io.open") end
+    return io_open(path, mode, ...)
+  end)
+  set(io, "lines", function(path, ...)
+    if type(path) == "string" then check(path, "r", "io.lines") end
+    return io_lines(path, ...)
+  end)
+  set(io, "input", function(f)
+    if type(f) == "string" then check(f, "r", "io.input") end
+    return io_input(f)
+  end)
+  set(io, "output", function(f)
+    if type(f) == "string" then check(f, "w", "io.output") end
+    return io_output(f)
+  end)
+  set(os, "remove", function(path)
+    check(path, "w", "os.remove")
+    return os_remove(path)
+  end)
+  set(os, "rename", function(a, b)
+    check(a, "w", "os.rename")
+    check(b, "w", "os.rename")
+    return os_rename(a, b)
+  end)
+  local mode = safe and "t" or nil
+  set(_G, "loadfile", function(path, m, ...)
+    chunk_path(path, "loadfile")
+    return loadfile0(path, mode or m, ...)
+  end)
+  set(_G, "dofile", function(path)
+    chunk_path(path, "dofile")
+    if not safe then return dofile0(path) end
+    local f, err = loadfile0(path, "t")
+    if not f then error(err, 2) end
+    return f()
+  end)
+  if safe then
+    local function banned(name)
+      return function() error(name .. " is not allowed in --safe mode", 2) end
+    end
+    set(os, "execute", banned "os.execute")
+    set(os, "exit", banned "os.exit")
+    set(os, "tmpname", banned "os.tmpname")
+    set(os, "setlocale", banned "os.setlocale")
+    set(io, "popen", banned "io.popen")
+    set(package, "loadlib", banned "package.loadlib")
+    set(data, "io_confine", banned "data.io_confine")
+    set(data, "io_record", banned "data.io_record")
+    set(_G, "debug", setmetatable({}, { __index = function(_, k)
+      error("debug." .. tostring(k) .. " is not allowed in --safe mode", 2)
+    end }))
+    set(package.loaded, "debug", nil)
+    set(package.loaded, "recipe", nil)
+    set(package.preload, "recipe", nil)
+    set(_G, "load", function(chunk, name, _, ...)
+      if type(chunk) == "string" and chunk:byte(1) == 27 then
+        error("load: binary chunks are not allowed in --safe mode", 2)
+      end
+      return load0(chunk, name, "t", ...)
+    end)
+    -- require: the embedded stdlib, and Lua files of the recipe's directory
+    local path = rdir .. "/?.lua;" .. rdir .. "/?.sonde"
+    set(package, "path", path)
+    set(package, "cpath", "")
+    set(package, "searchers", { package.searchers[1], function(name)
+      local file, err = package.searchpath(name, path)
+      if not file then return "\n\t(--safe: only the stdlib and the recipe's directory)" .. err end
+      chunk_path(file, "require")
+      local f, lerr = loadfile0(file, "t")
+      if not f then error(lerr, 2) end
+      return f, file
+    end })
+  end
+  return function()
+    for i = #saved, 1, -1 do rawset(saved[i][1], saved[i][2], saved[i][3]) end
+  end
+end
+
 -- --- loading a recipe ---
 
--- load(path): runs the file with a global `experiment` and returns the
--- recipe it registered: {name, about, specs, run, path, hash}.
-function M.load(path)
+-- load(path, opts): runs the file with a global `experiment` and returns
+-- the recipe it registered: {name, about, specs, run, path, dir, text,
+-- sha256, reads}; reads are the files its top level read (for the manifest).
+-- opts.safe: loaded sandboxed (install above).
+function M.load(path, opts)
+  opts = opts or {}
   local text, err = read_file(path)
   if not text then usage_error("cannot open recipe " .. path .. ": " .. tostring(err)) end
-  local chunk, lerr = load(text, "@" .. path, "t")
+  local chunk, lerr = load0(text, "@" .. path, "t")
   if not chunk then error(lerr, 0) end
+  io_record(true)
   local found
   local saved = rawget(_G, "experiment")
   _G.experiment = function(name)
@@ -333,48 +458,88 @@ function M.load(path)
       return found
     end
   end
+  local restore = install(opts)
   local ok, e = pcall(chunk)
+  if not opts.safe then restore() end
+  io_record(false)
   _G.experiment = saved
   if not ok then error(e, 0) end
   if not found then usage_error(path .. ": no experiment \"name\" { ... } in this file") end
-  found.path, found.hash = path, M.fnv1a64(text)
+  found.path, found.dir, found.text, found.sha256 = path, dirname(path), text, data.sha256(text)
+  found.reads = data.io_reads()
   return found
 end
 
 -- --- the run object ---
 
+-- What sonde needs of a run lives here, not in fields of the run a recipe
+-- could change (run.dir = "/" must not move the checkpoint).
+local private = setmetatable({}, { __mode = "k" })
+
 local Run = {}
 Run.__index = Run
+
+local function own(self, what)
+  local p = private[self]
+  if not p then error(what .. ": not a run (call it as run:" .. what:match("[%w_]+$") .. "(...))", 3) end
+  return p
+end
 
 function Run:gen(stream) return tensor.generator(self.seed, stream or 0) end
 
 function Run:log(t)
+  local p = own(self, "run:log")
   if type(t) ~= "table" then error("run:log: expected a table of metrics", 2) end
   local line = json(t, "log")
-  self.metrics:write(line, "\n")
-  self.metrics:flush()
-  self.lines = self.lines + 1
+  p.metrics:write(line, "\n")
+  p.metrics:flush()
+  p.lines = p.lines + 1
   for k, v in pairs(t) do
-    self.last[k] = tensor.is_tensor(v) and v:item() or v
+    p.last[k] = tensor.is_tensor(v) and v:item() or v
   end
 end
 
 local function artifact_path(self, name, what)
+  local p = own(self, what)
   if type(name) ~= "string" or name == "" or name:find("/") or name:find("^%.") then
     error(what .. ": name must be a plain file name, got " .. tostring(name), 3)
   end
-  self.artifacts[#self.artifacts + 1] = name
-  return self.dir .. "/" .. name
+  return p.dir .. "/" .. name
+end
+
+-- an artifact is listed once it is written (every writer is atomic)
+local function add_artifact(self, name)
+  local p = private[self]
+  if not p.artifacts[name] then
+    p.artifacts[name] = true
+    p.artifacts[#p.artifacts + 1] = name
+  end
 end
 
 function Run:save(name, obj)
   local path = artifact_path(self, name, "run:save")
   if type(obj) == "table" and type(obj.state_dict) == "function" then obj = obj:state_dict() end
   tensor.save(path, obj)
+  add_artifact(self, name)
 end
 
 function Run:save_image(name, t, opts)
   data.save_png(artifact_path(self, name, "run:save_image"), t, opts)
+  add_artifact(self, name)
+end
+
+-- run:plot(name, fig_or_fn, ...): a figure (or fn(...) returning one, as
+-- run:plot("loss.png", plot.line, xs, ys, {title=})) saved as a PNG artifact.
+function Run:plot(name, fig, ...)
+  local path = artifact_path(self, name, "run:plot")
+  if not name:find("%.png$") then error("run:plot: name must end in .png, got " .. name, 2) end
+  if type(fig) == "function" then fig = fig(...) end
+  if type(fig) ~= "table" or type(fig.save) ~= "function" then
+    error("run:plot: expected a figure or a function returning one (plot.line, ...), got " .. type(fig), 2)
+  end
+  fig:save(path)
+  add_artifact(self, name)
+  return fig
 end
 
 -- read_checkpoint(dir): checkpoint.json of a run dir, or nil.
@@ -390,6 +555,7 @@ end
 -- and how many metric lines were logged) is renamed into place: that rename
 -- is the commit, so a kill at any moment leaves the previous checkpoint whole.
 function Run:checkpoint(state)
+  local p = own(self, "run:checkpoint")
   if type(state) ~= "table" then error("run:checkpoint: expected a table", 2) end
   local tensors, values = {}, {}
   for k, v in pairs(state) do
@@ -403,26 +569,27 @@ function Run:checkpoint(state)
         " (tensors, tables of tensors, numbers, strings, booleans)", 2)
     end
   end
-  local old = read_checkpoint(self.dir)
+  local old = read_checkpoint(p.dir)
   local n = (old and old.count or 0) + 1
   local name = false
   if next(tensors) then
     name = string.format("checkpoint-%d.tensor", n)
-    tensor.save(self.dir .. "/" .. name, tensors)
+    tensor.save(p.dir .. "/" .. name, tensors)
   end
-  write_atomic(self.dir .. "/checkpoint.json", M.json({ count = n, tensors = name,
-    values = values, metrics_lines = self.lines }) .. "\n")
-  if old and old.tensors and old.tensors ~= name then os.remove(self.dir .. "/" .. old.tensors) end
+  write_atomic(p.dir .. "/checkpoint.json", M.json({ count = n, tensors = name,
+    values = values, metrics_lines = p.lines }) .. "\n")
+  if old and old.tensors and old.tensors ~= name then os_remove(p.dir .. "/" .. old.tensors) end
 end
 
 -- run:restore(): the state of the last checkpoint (tables of tensors come
 -- back flat, their keys joined with '.'), or nil when there is none.
 function Run:restore()
-  local ck = read_checkpoint(self.dir)
+  local p = own(self, "run:restore")
+  local ck = read_checkpoint(p.dir)
   if not ck then return nil end
   local state = {}
   if ck.tensors then
-    for k, v in pairs(tensor.load(self.dir .. "/" .. ck.tensors)) do state[k] = v end
+    for k, v in pairs(tensor.load(p.dir .. "/" .. ck.tensors)) do state[k] = v end
   end
   for k, v in pairs(ck.values or {}) do state[k] = v end
   return state
@@ -430,73 +597,147 @@ end
 
 -- --- the run directory ---
 
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
 local function random_hex(n)
-  local f = assert(io.open("/dev/urandom", "rb"))
+  local f = assert(io_open("/dev/urandom", "rb"))
   local b = f:read(n)
   f:close()
   return (b:gsub(".", function(c) return string.format("%02x", c:byte()) end))
 end
 
--- make_run_dir(out, name): a new directory; `mkdir` without -p fails when
--- the name exists, so a name is never reused.
-function M.make_run_dir(out, name)
-  os.execute("mkdir -p " .. shell_quote(out))
-  local safe = name:gsub("[^%w_.-]", "_")
+-- the directory name of a recipe name: no '/', no leading '.'
+function M.dir_name(name)
+  return (name:gsub("[^%w_.-]", "_"):gsub("^%.", "_"))
+end
+
+-- make_run_dir(parent): a new parent/<date>-<hex> (UTC date and time, 3
+-- random bytes); `mkdir` without -p fails when the name exists, so a name
+-- is never reused.
+function M.make_run_dir(parent)
+  os_execute("mkdir -p " .. shell_quote(parent))
   for _ = 1, 10 do
-    local dir = string.format("%s/%s-%s-%s", out, safe, os.date("!%Y%m%d-%H%M%S"), random_hex(3))
-    if os.execute("mkdir " .. shell_quote(dir) .. " 2>/dev/null") then return dir end
+    local dir = string.format("%s/%s-%s", parent, os.date("!%Y%m%d-%H%M%S"), random_hex(3))
+    if os_execute("mkdir " .. shell_quote(dir) .. " 2>/dev/null") then return dir end
   end
-  error("cannot create a run directory in " .. out, 0)
+  error("cannot create a run directory in " .. parent, 0)
 end
 
 local function write_manifest(dir, m) write_atomic(dir .. "/manifest.json", M.json(m) .. "\n") end
 
+-- the status file: "running", "done", "failed" (the error on the next
+-- line) or "interrupted"; written atomically at each change.
+local function write_status(dir, status, err)
+  write_atomic(dir .. "/status", status .. "\n" .. (err and err .. "\n" or ""))
+end
+
+-- read_status(dir): the status word and the error text (or nil, nil).
+function M.read_status(dir)
+  local text = read_file(dir .. "/status")
+  if not text then return nil end
+  local word, rest = text:match("^([^\n]*)\n?(.*)$")
+  return word, rest ~= "" and rest:gsub("\n$", "") or nil
+end
+
 local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
--- resume_metrics(dir, run): keeps the metric lines the last checkpoint
+-- command output, or nil when it fails (not a git repository, ...)
+local function popen_read(cmd)
+  local p = io_popen(cmd .. " 2>/dev/null")
+  if not p then return nil end
+  local out = p:read("a")
+  return p:close() and out or nil
+end
+
+-- git_info(dir, rundir): the commit of the repository holding the recipe,
+-- and whether its tree differs from it; a dirty tree's diff goes to
+-- rundir/git.diff, its hash to the manifest. false outside a repository.
+local function git_info(dir, rundir)
+  local q = shell_quote(dir)
+  local commit = (popen_read("git -C " .. q .. " rev-parse HEAD") or ""):match("^%x+")
+  if not commit then return false end
+  local diff = popen_read("git -C " .. q .. " diff --no-ext-diff HEAD") or ""
+  local g = { commit = commit, dirty = diff ~= "" }
+  if diff ~= "" then
+    g.diff_sha256, g.diff = data.sha256(diff), "git.diff"
+    write_atomic(rundir .. "/git.diff", diff)
+  end
+  return g
+end
+
+local function host_info()
+  local cpuinfo = read_file("/proc/cpuinfo") or ""
+  local _, cpus = cpuinfo:gsub("\nprocessor%s*:", "")
+  return {
+    name = (read_file("/proc/sys/kernel/hostname") or ""):match("^[^\n]*"),
+    os = (popen_read("uname -srm") or ""):match("^[^\n]*"),
+    cpu = cpuinfo:match("model name%s*:%s*([^\n]*)") or "",
+    cpus = cpus + (cpuinfo:find("^processor") and 1 or 0),
+  }
+end
+
+-- resume_metrics(dir, p): keeps the metric lines the last checkpoint
 -- had seen (later ones are logged again) and their last values.
-local function resume_metrics(dir, run)
+local function resume_metrics(dir, p)
   local ck = read_checkpoint(dir)
   local keep = {}
   for i, line in ipairs(read_lines(dir .. "/metrics.jsonl")) do
     if i > (ck and ck.metrics_lines or 0) then break end
     keep[i] = line
     local ok, t = pcall(M.json_decode, line)
-    if ok and type(t) == "table" then for k, v in pairs(t) do run.last[k] = v end end
+    if ok and type(t) == "table" then for k, v in pairs(t) do p.last[k] = v end end
   end
   write_atomic(dir .. "/metrics.jsonl", #keep > 0 and table.concat(keep, "\n") .. "\n" or "")
-  run.lines = #keep
+  p.lines = #keep
 end
 
--- execute(r, opts): runs recipe r with opts {params, seed, out, threads},
+-- the files the run read (outside its own directory), each hashed when
+-- first read and again now: a file changed during the run is named.
+local function input_hashes(dir, m, load_reads)
+  local inputs, changed, reads = m.inputs or M.object(), {}, data.io_reads()
+  local rdir = data.io_check(dir, "r")
+  for path, sha in pairs(load_reads or {}) do reads[path] = reads[path] or sha end
+  for path, sha in sorted_pairs(reads) do
+    if not under(rdir, path) then
+      inputs[path] = "sha256:" .. sha
+      local ok, now_sha = pcall(data.sha256_file, path)
+      if not ok or now_sha ~= sha then changed[#changed + 1] = path end
+    end
+  end
+  return inputs, #changed > 0 and changed or nil
+end
+
+-- execute(r, opts): runs recipe r with opts {params, seed, out, threads,
+-- safe, data_roots} in a new out/<name>/<date>-<hex> (or opts.parent/...),
 -- or continues the run dir opts.resume (its manifest opts.manifest);
--- returns the run dir and whether it succeeded (and the error).
+-- returns the run dir, whether it succeeded, the error and the last metrics.
 function M.execute(r, opts)
   if opts.threads then tensor.set_num_threads(opts.threads) end
   local cfg = tensor.config()
   local dir, m = opts.resume, opts.manifest
   if dir then
-    m.status, m.resumed, m.threads, m["end"], m.error = "running", (m.resumed or 0) + 1, cfg.threads, nil, nil
+    m.resumed, m.threads, m["end"] = (m.resumed or 0) + 1, cfg.threads, nil
   else
-    dir = M.make_run_dir(opts.out or "runs", r.name)
+    dir = M.make_run_dir(opts.parent or (opts.out or "runs") .. "/" .. M.dir_name(r.name))
     m = {
       recipe = r.path, recipe_cwd = os.getenv("PWD"), recipe_name = r.name,
-      recipe_hash = "fnv1a64:" .. r.hash, params = opts.params, seed = opts.seed,
-      sonde_version = sonde.version, blas = cfg.blas, blas_core = cfg.blas_core,
-      threads = cfg.threads, start = now(), status = "running",
+      recipe_sha256 = r.sha256, recipe_text = r.text, params = opts.params, seed = opts.seed,
+      sonde_version = sonde.version, git = git_info(r.dir, dir), host = host_info(),
+      blas = cfg.blas, blas_core = cfg.blas_core, threads = cfg.threads, start = now(),
+      safe = opts.safe or nil, data_roots = opts.data_roots,
     }
   end
+  if opts.safe then io_confine { write = dir } end
   write_manifest(dir, m)
-  local log = assert(io.open(dir .. "/log.txt", opts.resume and "ab" or "wb"))
-  local run = setmetatable({ dir = dir, seed = opts.seed, last = {}, artifacts = {}, lines = 0 }, Run)
+  write_status(dir, "running")
+  local log = assert(io_open(dir .. "/log.txt", opts.resume and "ab" or "wb"))
+  local run = setmetatable({ dir = dir, seed = opts.seed }, Run)
+  local p = { dir = dir, last = {}, artifacts = {}, lines = 0 }
+  private[run] = p
   if opts.resume then
-    resume_metrics(dir, run)
-    for name in sorted_pairs(m.artifacts or {}) do run.artifacts[#run.artifacts + 1] = name end
+    resume_metrics(dir, p)
+    for name in sorted_pairs(m.artifacts or {}) do add_artifact(run, name) end
   end
-  run.metrics = assert(io.open(dir .. "/metrics.jsonl", opts.resume and "ab" or "wb"))
-  local print0 = print
+  p.metrics = assert(io_open(dir .. "/metrics.jsonl", opts.resume and "ab" or "wb"))
+  local print0, write0 = print, io.write
   print = function(...) -- tee: the terminal and log.txt
     print0(...)
     local n, parts = select("#", ...), {}
@@ -504,22 +745,46 @@ function M.execute(r, opts)
     log:write(table.concat(parts, "\t"), "\n")
     log:flush()
   end
+  local restore = install { safe = opts.safe, recipe_dir = opts.recipe_dir }
+  io.write = function(...)
+    log:write(...)
+    log:flush()
+    return io_write(...)
+  end
   tensor.manual_seed(opts.seed)
   math.randomseed(opts.seed)
-  local ok, err = xpcall(r.run, debug.traceback, opts.params, run)
-  print = print0
-  run.metrics:close()
-  if not ok then log:write(tostring(err), "\n") end
-  log:close()
-  local hashes = {}
-  for _, name in ipairs(run.artifacts) do
-    hashes[name] = "fnv1a64:" .. M.fnv1a64(read_file(dir .. "/" .. name) or "")
+  io_record(true)
+  local ok, err = xpcall(r.run, traceback, opts.params, run)
+  if not opts.safe then restore() end
+  print, io.write = print0, write0
+  -- the bookkeeping: a second try if a signal cut the first short
+  local function finish()
+    if io.type(p.metrics) == "file" then p.metrics:close() end
+    if io.type(log) == "file" then
+      if not ok then log:write(tostring(err), "\n") end
+      log:close()
+    end
+    local hashes = M.object()
+    for _, name in ipairs(p.artifacts) do
+      local okh, sha = pcall(data.sha256_file, dir .. "/" .. name)
+      hashes[name] = okh and "sha256:" .. sha or "missing"
+    end
+    m.artifacts, m["end"] = hashes, now()
+    m.inputs, m.inputs_changed = input_hashes(dir, m, r.reads)
+    io_record(false)
+    write_manifest(dir, m)
+    local signal = sonde.signal and sonde.signal()
+    local status = ok and "done"
+      or (signal or tostring(err):find("interrupted!", 1, true)) and "interrupted" or "failed"
+    write_status(dir, status, status == "failed" and tostring(err):match("^[^\n]*") or
+      status == "interrupted" and (signal or "interrupted") or nil)
+    if m.inputs_changed then
+      io.stderr:write("sonde: warning: input files changed during the run: ",
+        table.concat(m.inputs_changed, ", "), "\n")
+    end
   end
-  local status = ok and "ok" or tostring(err):find("interrupted!", 1, true) and "interrupted" or "failed"
-  m.status, m["end"], m.artifacts = status, now(), hashes
-  if not ok then m.error = tostring(err) end
-  write_manifest(dir, m)
-  return dir, ok, err, run.last
+  if not pcall(finish) then finish() end
+  return dir, ok, err, p.last
 end
 
 -- --- the commands ---
@@ -530,7 +795,10 @@ local function parse_opts(args, flags)
   while i <= #args do
     local a = args[i]
     local flag = a:match("^%-%-(.+)$")
-    if flag then
+    if flag and flags[flag] == "flag" then
+      opts[flag] = true
+      i = i + 1
+    elseif flag then
       if not flags[flag] then usage_error("unknown option '" .. a .. "'") end
       local v = args[i + 1]
       if v == nil then usage_error("'" .. a .. "' needs a value") end
@@ -538,7 +806,12 @@ local function parse_opts(args, flags)
         v = math.tointeger(tonumber(v))
         if not v then usage_error("'" .. a .. "' wants an integer, got '" .. args[i + 1] .. "'") end
       end
-      opts[flag] = v
+      if flags[flag] == "list" then
+        opts[flag] = opts[flag] or {}
+        table.insert(opts[flag], v)
+      else
+        opts[flag] = v
+      end
       i = i + 2
     else
       rest[#rest + 1] = a
@@ -563,14 +836,34 @@ end
 
 local commands = {}
 
+-- sandbox(path, safe, roots): the load and execute options of a recipe
+-- at path; with safe, reads are confined from here on to the data roots:
+-- the recipe's directory, /usr/share/datasets, $SONDE_DATA and roots.
+local function sandbox(path, safe, roots)
+  local opts = { safe = safe or nil, recipe_dir = data.io_check(dirname(path), "r") }
+  if not safe then return opts end
+  local all = { opts.recipe_dir, "/usr/share/datasets" }
+  if os.getenv("SONDE_DATA") then all[#all + 1] = os.getenv("SONDE_DATA") end
+  for _, d in ipairs(roots or {}) do
+    if not os_execute("test -d " .. shell_quote(d)) then usage_error("--data-root: " .. d .. " is not a directory") end
+    all[#all + 1] = d
+  end
+  for i, d in ipairs(all) do all[i] = data.io_check(d, "r") end
+  opts.data_roots = all
+  io_confine { read = all }
+  return opts
+end
+
 -- load_manifest_recipe(m): the recipe a manifest names (relative paths
--- are tried from the current directory, then from where the run started).
+-- are tried from the current directory, then from where the run started),
+-- loaded as it ran (--safe if it was); also the options for execute.
 local function load_manifest_recipe(m)
   local path = m.recipe
-  local f = io.open(path, "rb")
+  local f = io_open(path, "rb")
   if f then f:close()
   elseif m.recipe_cwd and path:sub(1, 1) ~= "/" then path = m.recipe_cwd .. "/" .. path end
-  return M.load(path)
+  local sb = sandbox(path, m.safe, m.data_roots)
+  return M.load(path, sb), sb
 end
 
 -- run --resume RUNDIR: the same recipe, params and seed, continuing in the
@@ -580,14 +873,14 @@ local function resume(dir, opts)
   local text = read_file(dir .. "/manifest.json")
   if not text then usage_error("no manifest.json in " .. dir) end
   local m = M.json_decode(text)
-  if m.status == "ok" then usage_error("run " .. dir .. " is done (status ok); nothing to resume") end
-  local r = load_manifest_recipe(m)
-  if "fnv1a64:" .. r.hash ~= m.recipe_hash then
+  if M.read_status(dir) == "done" then usage_error("run " .. dir .. " is done; nothing to resume") end
+  local r, sb = load_manifest_recipe(m)
+  if r.sha256 ~= m.recipe_sha256 then
     io.stderr:write("sonde: warning: the recipe ", r.path, " changed since the run started\n")
   end
   local params = M.resolve(r, m.params, {})
   local _, ok, err, last = M.execute(r, { params = params, seed = m.seed, threads = opts.threads,
-                                          resume = dir, manifest = m })
+    resume = dir, manifest = m, safe = sb.safe, recipe_dir = sb.recipe_dir })
   if not ok then error(tostring(err) .. "\n(run directory: " .. dir .. ")", 0) end
   summary(last)
   print("run directory: " .. dir)
@@ -596,26 +889,32 @@ end
 
 function commands.run(args)
   local opts, rest = parse_opts(args, { seed = "integer", out = "string", threads = "integer",
-                                        params = "string", resume = "string" })
+    params = "string", resume = "string", safe = "flag", ["data-root"] = "list" })
   if opts.resume then
-    if #rest > 0 or opts.seed or opts.out or opts.params then
-      usage_error("usage: sonde run --resume RUNDIR [--threads N] (params and seed come from the manifest)")
+    if #rest > 0 or opts.seed or opts.out or opts.params or opts.safe or opts["data-root"] then
+      usage_error("usage: sonde run --resume RUNDIR [--threads N] (params, seed and --safe come from the manifest)")
     end
     return resume(opts.resume, opts)
   end
   local path = table.remove(rest, 1)
-  if not path then usage_error("usage: sonde run RECIPE [key=value...] [--seed N] [--out DIR] [--threads N] [--params FILE]") end
-  local r = M.load(path)
+  if not path then
+    usage_error("usage: sonde run RECIPE [key=value...] [--seed N] [--out DIR] [--threads N] [--params FILE] [--safe [--data-root DIR]...]")
+  end
+  if opts["data-root"] and not opts.safe then usage_error("--data-root goes with --safe") end
   local file_values
-  if opts.params then
-    local ok, t = pcall(dofile, opts.params)
+  if opts.params then -- the user's own file, read before any sandbox
+    local ok, t = pcall(dofile0, opts.params)
     if not ok then usage_error("cannot read params file " .. opts.params .. ": " .. tostring(t)) end
     if type(t) ~= "table" then usage_error("params file " .. opts.params .. " must return a table") end
     file_values = t
   end
+  if not read_file(path) then usage_error("cannot open recipe " .. path) end
+  local sb = sandbox(path, opts.safe, opts["data-root"])
+  local r = M.load(path, sb)
   local params = M.resolve(r, file_values, rest)
   local dir, ok, err, last = M.execute(r, { params = params, seed = opts.seed or 0,
-                                            out = opts.out, threads = opts.threads })
+    out = opts.out, threads = opts.threads, safe = sb.safe, recipe_dir = sb.recipe_dir,
+    data_roots = sb.data_roots })
   if not ok then error(tostring(err) .. "\n(run directory: " .. dir .. ")", 0) end
   summary(last)
   print("run directory: " .. dir)
@@ -657,6 +956,9 @@ local function first_byte_difference(a, b)
   return string.format("sizes %d vs %d bytes", #a, #b)
 end
 
+-- verify RUNDIR: the recipe from the manifest run again (same params and
+-- seed, next to the original), then compared: the recipe's hash, each
+-- metric line, each artifact and input file by SHA-256.
 function commands.verify(args)
   local opts, rest = parse_opts(args, { threads = "integer" })
   local old = rest[1]
@@ -665,18 +967,18 @@ function commands.verify(args)
   local text = read_file(old .. "/manifest.json")
   if not text then usage_error("no manifest.json in " .. old) end
   local m = M.json_decode(text)
-  local r = load_manifest_recipe(m)
+  local r, sb = load_manifest_recipe(m)
   local diffs = 0
   local function report(what, diff)
     if diff then diffs = diffs + 1; print(what .. ": differs, " .. diff)
     else print(what .. ": identical") end
   end
-  report("recipe", ("fnv1a64:" .. r.hash) ~= m.recipe_hash
-    and string.format("hash %s vs %s", m.recipe_hash, "fnv1a64:" .. r.hash) or nil)
+  report("recipe", r.sha256 ~= m.recipe_sha256
+    and string.format("sha256 %s vs %s", tostring(m.recipe_sha256), r.sha256) or nil)
   local params = M.resolve(r, m.params, {})
-  local out = old:match("^(.*)/[^/]*$") or "."
-  local dir, ok, err = M.execute(r, { params = params, seed = m.seed,
-                                      out = out, threads = opts.threads or m.threads })
+  local dir, ok, err = M.execute(r, { params = params, seed = m.seed, parent = dirname(old),
+    threads = opts.threads or m.threads, safe = sb.safe, recipe_dir = sb.recipe_dir,
+    data_roots = sb.data_roots })
   print("re-run: " .. dir .. " (threads " .. tensor.config().threads .. ")")
   if not ok then diffs = diffs + 1; print("re-run failed: " .. tostring(err)) end
   local a, b = read_lines(old .. "/metrics.jsonl"), read_lines(dir .. "/metrics.jsonl")
@@ -688,16 +990,29 @@ function commands.verify(args)
     report("metrics line " .. i, diff)
   end
   local m2 = M.json_decode(read_file(dir .. "/manifest.json"))
-  local names = {}
-  for k in pairs(m.artifacts or {}) do names[k] = true end
-  for k in pairs(m2.artifacts or {}) do names[k] = true end
-  for name in sorted_pairs(names) do
-    local x, y = read_file(old .. "/" .. name), read_file(dir .. "/" .. name)
-    local diff
-    if not x or not y then diff = not x and "missing in the original" or "missing in the re-run"
-    elseif x ~= y then diff = first_byte_difference(x, y) end
-    report("artifact " .. name, diff)
+  -- artifacts: the hash each manifest recorded; the file on disk must still
+  -- have it (a changed file is named with its first differing byte)
+  local function compare(what, x, y, path_a, path_b)
+    local names = {}
+    for k in pairs(x or {}) do names[k] = true end
+    for k in pairs(y or {}) do names[k] = true end
+    for name in sorted_pairs(names) do
+      local u, v = x and x[name], y and y[name]
+      if path_a then
+        local ok1, h1 = pcall(data.sha256_file, path_a .. "/" .. name)
+        if u and ok1 and "sha256:" .. h1 ~= u then u = "sha256:" .. h1 end
+      end
+      local diff
+      if not u or not v then diff = not u and "missing in the original" or "missing in the re-run"
+      elseif u ~= v then
+        local fa, fb = path_a and read_file(path_a .. "/" .. name), path_b and read_file(path_b .. "/" .. name)
+        diff = fa and fb and first_byte_difference(fa, fb) or (u .. " vs " .. v)
+      end
+      report(what .. " " .. name, diff)
+    end
   end
+  compare("artifact", m.artifacts, m2.artifacts, old, dir)
+  compare("input", m.inputs, m2.inputs)
   print(diffs == 0 and "verify: identical" or string.format("verify: %d difference(s)", diffs))
   return diffs == 0
 end
@@ -756,24 +1071,42 @@ local function runs_diff(a, b)
   return true
 end
 
+-- run_dirs(dir): the run directories in dir and one level down (runs/
+-- holds <name>/<date>-<hex>/), as paths relative to dir, sorted.
+local function run_dirs(dir)
+  local found = {}
+  local ok, names, kinds = pcall(data.listdir, dir)
+  if not ok then return found end
+  for i, name in ipairs(names) do
+    if kinds[i] == "dir" then
+      if read_file(dir .. "/" .. name .. "/manifest.json") then found[#found + 1] = name
+      else
+        local _, sub, subkinds = pcall(data.listdir, dir .. "/" .. name)
+        for j, s in ipairs(sub or {}) do
+          if subkinds[j] == "dir" and read_file(dir .. "/" .. name .. "/" .. s .. "/manifest.json") then
+            found[#found + 1] = name .. "/" .. s
+          end
+        end
+      end
+    end
+  end
+  return found
+end
+
 -- runs [DIR]: one line per run directory (sorted by name): status, params
 -- and the last logged value of each metric. runs --diff A B compares two.
 function commands.runs(args)
   if args[1] == "--diff" then return runs_diff(args[2], args[3]) end
   local dir = (args[1] or "runs"):gsub("/+$", "")
-  local ls = io.popen("ls -1 " .. shell_quote(dir) .. " 2>/dev/null")
-  local names = {}
-  for name in ls:lines() do names[#names + 1] = name end
-  ls:close()
-  table.sort(names)
   local rows = {}
-  for _, name in ipairs(names) do
+  for _, name in ipairs(run_dirs(dir)) do
     local m = read_manifest(dir .. "/" .. name)
     if m then
       local params, metrics = {}, {}
       for k, v in sorted_pairs(m.params or {}) do params[#params + 1] = k .. "=" .. human(v) end
       for k, v in sorted_pairs(last_metrics(dir .. "/" .. name)) do metrics[#metrics + 1] = k .. "=" .. human(v) end
-      rows[#rows + 1] = { name, tostring(m.status), table.concat(params, " "), table.concat(metrics, " ") }
+      rows[#rows + 1] = { name, M.read_status(dir .. "/" .. name) or "?", table.concat(params, " "),
+                          table.concat(metrics, " ") }
     end
   end
   if #rows == 0 then print("no runs in " .. dir); return true end
@@ -847,7 +1180,7 @@ end
 
 -- self_exe(): the path of this sonde binary (the parent of popen's shell).
 local function self_exe()
-  local p = io.popen("readlink /proc/$PPID/exe")
+  local p = io_popen("readlink /proc/$PPID/exe")
   local exe = p and p:read("l")
   if p then p:close() end
   if not exe or exe == "" then error("sweep: cannot find the sonde executable (/proc/<pid>/exe)", 0) end
@@ -862,21 +1195,22 @@ local function mean_std(xs)
   return mean, n > 1 and math.sqrt(ss / (n - 1)) or 0
 end
 
--- sweep RECIPE k=a,b seed=1..5 [-j N] [--out DIR] [--threads N]: each job is a
--- `sonde run` process; at most N at a time. One table at the end.
+-- sweep RECIPE k=a,b seed=1..5 [-j N] [--out DIR] [--threads N] [--safe]:
+-- each job is a `sonde run` process in a pool of N: a finished job's slot
+-- goes to the next job at once. One table at the end.
 function commands.sweep(args)
   local a2 = {}
   for i, a in ipairs(args) do a2[i] = a == "-j" and "--jobs" or a end
-  local opts, rest = parse_opts(a2, { jobs = "integer", out = "string", threads = "integer" })
+  local opts, rest = parse_opts(a2, { jobs = "integer", out = "string", threads = "integer", safe = "flag" })
   local path = table.remove(rest, 1)
   if not path then
-    usage_error("usage: sonde sweep RECIPE key=a,b key=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N]")
+    usage_error("usage: sonde sweep RECIPE key=a,b key=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N] [--safe]")
   end
   local nproc = opts.jobs or 1
   if nproc < 1 then usage_error("'-j' wants a positive integer, got " .. nproc) end
   local r = M.load(path)
   local jobs, combos = M.sweep_jobs(r, rest)
-  local dir = M.make_run_dir(opts.out or "runs", "sweep")
+  local dir = M.make_run_dir((opts.out or "runs") .. "/sweep")
   write_atomic(dir .. "/jobs.json", M.json({ recipe = path, threads = opts.threads or false,
     jobs = jobs }) .. "\n")
   print(string.format("sweep: %d job(s), %d at a time, in %s", #jobs, nproc, dir))
@@ -887,19 +1221,31 @@ function commands.sweep(args)
     words[#words + 1] = "--seed " .. job.seed
     words[#words + 1] = "--out " .. shell_quote(dir)
     if opts.threads then words[#words + 1] = "--threads " .. opts.threads end
-    local log = string.format("%s/job-%03d", dir, i)
-    return string.format("{ %s >%s 2>&1; echo $? >%s; }", table.concat(words, " "),
-      shell_quote(log .. ".log"), shell_quote(log .. ".rc"))
+    if opts.safe then words[#words + 1] = "--safe" end
+    local log = shell_quote(string.format("%s/job-%03d", dir, i))
+    -- the exit status appears by rename, so it is never read half-written
+    return string.format("{ %s >%s.log 2>&1; echo $? >%s.rc.tmp; mv %s.rc.tmp %s.rc; } &",
+      table.concat(words, " "), log, log, log, log)
   end
-  local failed = 0
-  for first = 1, #jobs, nproc do
-    local batch = {}
-    for i = first, math.min(first + nproc - 1, #jobs) do batch[#batch + 1] = command(i, jobs[i]) .. " &" end
-    os.execute(table.concat(batch, "\n") .. "\nwait")
-    for i = first, math.min(first + nproc - 1, #jobs) do
+  local failed, running, nrunning, next_job, finished = 0, {}, 0, 1, 0
+  while finished < #jobs do
+    while nrunning < nproc and next_job <= #jobs do
+      os_execute(command(next_job, jobs[next_job]))
+      running[next_job], nrunning, next_job = true, nrunning + 1, next_job + 1
+    end
+    local i, rc = nil, nil
+    for j = 1, next_job - 1 do
+      if running[j] then
+        rc = read_file(string.format("%s/job-%03d.rc", dir, j))
+        if rc then i = j; break end
+      end
+    end
+    if not i then os_execute("sleep 0.05")
+    else
+      running[i], nrunning, finished = nil, nrunning - 1, finished + 1
       local job, log = jobs[i], string.format("%s/job-%03d", dir, i)
-      local rc = tonumber((read_file(log .. ".rc") or ""):match("%d+"))
-      os.remove(log .. ".rc")
+      rc = tonumber(rc:match("%d+"))
+      os_remove(log .. ".rc")
       local out = read_file(log .. ".log") or ""
       job.dir = out:match("run directory: ([^\n)]+)")
       job.ok = rc == 0
@@ -972,7 +1318,7 @@ function M.main(cmd, ...)
   local args = { ... }
   local ok, res = xpcall(f, function(e)
     if type(e) == "table" and e.usage then return e end
-    return debug.traceback(tostring(e), 2)
+    return traceback(tostring(e), 2)
   end, args)
   if ok then return res end
   io.stderr:write("sonde: ", type(res) == "table" and res.usage or tostring(res), "\n")

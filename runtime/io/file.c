@@ -2,6 +2,7 @@
    file element types into tensors, and atomic writes (temp file in the same
    directory, fsync, rename). */
 #include "io.h"
+#include "guard.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 /* --- reading --- */
 
 FILE *sd_io_open(const char *path, int64_t *size) {
+  if (sd_io_guard(path, false) != SD_OK) return NULL;
   FILE *f = fopen(path, "rb");
   if (!f) {
     sd_error(SD_EIO, "%s: cannot open (%s)", path, strerror(errno));
@@ -207,6 +209,7 @@ sd_status sd_named_add(sd_named *nt, char *name, sd_tensor *t, const char *file)
 sd_status sd_wfile_open(sd_wfile *w, const char *path) {
   static unsigned counter;
   memset(w, 0, sizeof *w);
+  if (sd_io_guard(path, true) != SD_OK) return SD_EIO;
   size_t n = strlen(path) + 48;
   w->path = strdup(path);
   w->tmp = malloc(n);

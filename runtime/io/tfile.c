@@ -4,6 +4,7 @@
    little-endian. */
 #include "tfile.h"
 #include "io.h"
+#include "guard.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -242,6 +243,10 @@ sd_tfile *sd_tfile_open(const char *path) {
   }
   uint8_t fixed[FIXED], *h = NULL;
   struct stat sb;
+  if (sd_io_guard(path, false) != SD_OK) {
+    f->fd = -1;
+    goto fail;
+  }
   f->fd = open(path, O_RDONLY | O_CLOEXEC);
   if (f->fd < 0) {
     sd_error(SD_EIO, "load: %s: cannot open (%s)", path, strerror(errno));

@@ -11,6 +11,8 @@
 #include <dirent.h>
 #include "../core/parallel.h"
 #include "../io/io.h"
+#include "../io/guard.h"
+#include "../core/sha256.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -304,6 +306,7 @@ static int cmp_names(const void *a, const void *b) {
 
 static int l_listdir(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  if (sd_io_guard(path, false) != SD_OK) return sd_lua_fail(L, "listdir");
   DIR *d = opendir(path);
   if (!d) return luaL_error(L, "listdir: %s: %s", path, strerror(errno));
   lua_newtable(L); /* names, unsorted, keep them alive */
@@ -338,7 +341,96 @@ static int l_listdir(lua_State *L) {
   return 2;
 }
 
+/* --- provenance and confinement of runs (runtime/io/guard.c) --- */
+
+static int l_sha256(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  sd_sha256 h;
+  char hex[65];
+  sd_sha256_init(&h);
+  sd_sha256_update(&h, s, n);
+  sd_sha256_hex(&h, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+static int l_sha256_file(lua_State *L) {
+  char hex[65];
+  if (sd_io_sha256_file(luaL_checkstring(L, 1), hex) != SD_OK) return sd_lua_fail(L, "sha256_file");
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+static int l_io_record(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TBOOLEAN);
+  sd_io_guard_record(lua_toboolean(L, 1));
+  return 0;
+}
+
+static int l_io_reads(lua_State *L) {
+  size_t n = sd_io_guard_count();
+  lua_createtable(L, 0, (int)n);
+  for (size_t i = 0; i < n; i++) {
+    const char *sha = NULL, *p = sd_io_guard_read(i, &sha);
+    if (!p) break;
+    lua_pushstring(L, sha);
+    lua_setfield(L, -2, p);
+  }
+  return 1;
+}
+
+static int l_io_confine(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const char *roots[64];
+  int n = 0;
+  if (lua_getfield(L, 1, "read") == LUA_TTABLE) {
+    n = (int)luaL_len(L, -1);
+    if (n > 64) return luaL_error(L, "io_confine: at most 64 read roots, got %d", n);
+    for (int i = 0; i < n; i++) {
+      lua_rawgeti(L, -1 - i, i + 1);
+      roots[i] = lua_tostring(L, -1); /* kept alive on the stack */
+      if (!roots[i]) return luaL_error(L, "io_confine: read root %d is not a string", i + 1);
+    }
+  }
+  lua_getfield(L, 1, "write");
+  const char *w = lua_tostring(L, -1);
+  if (sd_io_guard_confine(roots, n, w) != SD_OK) return sd_lua_fail(L, "io_confine");
+  return 0;
+}
+
+/* data.io_check(path, mode, who): what io.open and friends ask in a run:
+   records a read, or raises "who: safe mode: ..." when confined. */
+static int l_io_check(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  const char *mode = luaL_optstring(L, 2, "r");
+  const char *who = luaL_optstring(L, 3, "io_check");
+  bool write = strpbrk(mode, "wa+") != NULL;
+  if (sd_io_guard(path, write) != SD_OK) return luaL_error(L, "%s: %s", who, sd_errmsg());
+  char rp[4096];
+  if (sd_io_resolve(path, rp)) lua_pushstring(L, rp);
+  else lua_pushnil(L);
+  return 1;
+}
+
+static int l_io_confined(lua_State *L) {
+  lua_pushboolean(L, sd_io_guard_confined());
+  return 1;
+}
+
 static const sd_reg data_fns[] = {
+  {"sha256", l_sha256, "data.sha256(s)", "the SHA-256 of a string, as 64 hex digits"},
+  {"sha256_file", l_sha256_file, "data.sha256_file(path)",
+   "the SHA-256 of a file as hex (cached by path, size and mtime)"},
+  {"io_record", l_io_record, "data.io_record(on)",
+   "start (clearing the list) or stop recording the files sonde's readers open"},
+  {"io_reads", l_io_reads, "data.io_reads()",
+   "the files read while recording: resolved path -> SHA-256 at the first read"},
+  {"io_confine", l_io_confine, "data.io_confine{read={dirs...}, write=dir}",
+   "confine file access (sonde run --safe): reads under read, writes under write; each set once"},
+  {"io_confined", l_io_confined, "data.io_confined()", "true once data.io_confine was called"},
+  {"io_check", l_io_check, "data.io_check(path, mode=\"r\", who)",
+   "record a read or refuse an access outside the roots (the hook of io.open in runs); the resolved path"},
   {"listdir", l_listdir, "data.listdir(path)",
    "names in a directory, sorted, and a parallel table of kinds (dir, file, other)"},
   {"idx", l_idx, "data.idx(path)",

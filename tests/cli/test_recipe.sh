@@ -1,26 +1,44 @@
 #!/bin/sh
 # test_recipe.sh: `sonde run`, `show`, `verify`, `runs` on examples/recipe_demo.sonde:
-# the run directory, the summary, params errors, verify identical across
-# thread counts, and verify naming the first difference after tampering.
+# the run directory runs/<name>/<date>-<hex>/ (manifest with provenance and
+# SHA-256s, status, metrics, log), the summary, params errors, verify
+# identical across thread counts, and verify naming the first difference
+# after tampering.
 # Run by tests/run.sh (from the repository root) with SONDE set.
 . "$(dirname "$0")/recipe_harness.sh"
 
 run run "$RECIPE" steps=3 --out "$tmp/runs"
-expect "run exits 0 and prints the run dir" 0 out "run directory: $tmp/runs/recipe-demo-"
+expect "run exits 0 and prints the run dir" 0 out "run directory: $tmp/runs/recipe-demo/"
 expect "summary table header" 0 out "metric  last"
 expect "summary has the last step" 0 out "step    3"
 expect "the recipe's prints reach stdout" 0 out "trained 3 steps"
-d=$(ls -d "$tmp"/runs/recipe-demo-* | head -n 1)
-check "run dir files" '[ -f "$d/manifest.json" ] && [ -f "$d/metrics.jsonl" ] && [ -f "$d/log.txt" ] && [ -f "$d/model.tensor" ]'
+d=$(ls -d "$tmp"/runs/recipe-demo/* | head -n 1)
+check "run dir named <date>-<hex>" 'basename "$d" | grep -qx "[0-9]\{8\}-[0-9]\{6\}-[0-9a-f]\{6\}"'
+check "run dir files" '[ -f "$d/manifest.json" ] && [ -f "$d/metrics.jsonl" ] && [ -f "$d/log.txt" ] && [ -f "$d/model.tensor" ] && [ -f "$d/status" ]'
+check "no temp files left" '! ls "$d" | grep -q tmp'
 check "three metric lines" '[ "$(wc -l <"$d/metrics.jsonl")" -eq 3 ]'
 check "metric lines have sorted keys" 'head -n 1 "$d/metrics.jsonl" | grep -q "^{\"loss\":[-0-9.e]*,\"step\":1,\"xsum\":"'
 check "log.txt has the prints" 'grep -qx "trained 3 steps" "$d/log.txt"'
-check "manifest status ok" 'grep -q "\"status\":\"ok\"" "$d/manifest.json"'
+check "status file: done" '[ "$(cat "$d/status")" = done ]'
+check "recipe sha256 is the file's" 'grep -q "\"recipe_sha256\":\"$(sha256sum <"$RECIPE" | cut -c1-64)\"" "$d/manifest.json"'
+check "recipe text in the manifest" 'grep -q "\"recipe_text\":\"-- recipe_demo.sonde: a small recipe" "$d/manifest.json"'
+check "seed, version, BLAS core and threads" 'grep -q "\"seed\":0," "$d/manifest.json" && grep -q "\"sonde_version\":\"" "$d/manifest.json" && grep -q "\"blas_core\":\"" "$d/manifest.json" && grep -q "\"threads\":[12][,}]" "$d/manifest.json"'
+check "host" 'grep -q "\"host\":{\"cpu\":\"[^\"]*\",\"cpus\":[0-9]*,\"name\":\"$(cat /proc/sys/kernel/hostname)\",\"os\":\"Linux" "$d/manifest.json"'
+check "git commit of the recipe's repository" 'grep -q "\"git\":{\"commit\":\"$(git -C "$(dirname "$RECIPE")" rev-parse HEAD)\"" "$d/manifest.json"'
+check "no inputs read" 'grep -q "\"inputs\":{}" "$d/manifest.json"'
 check "manifest params" 'grep -q "\"params\":{\"act\":\"relu\",\"hidden\":16,\"lr\":0.10000000000000001,\"save\":true,\"sizes\":\[64,8\],\"steps\":3}" "$d/manifest.json"'
-check "manifest artifact hash" 'grep -q "\"artifacts\":{\"model.tensor\":\"fnv1a64:[0-9a-f]\{16\}\"}" "$d/manifest.json"'
+check "manifest artifact sha256" 'grep -q "\"artifacts\":{\"model.tensor\":\"sha256:$(sha256sum <"$d/model.tensor" | cut -c1-64)\"}" "$d/manifest.json"'
+check "manifest: sorted keys at every level" '/usr/bin/python3 -c "import json,sys; json.load(open(sys.argv[1]), object_pairs_hook=lambda kv: [k for k, _ in kv] == sorted(k for k, _ in kv) or sys.exit(1))" "$d/manifest.json"'
+
+# outside a git repository: no commit, and no failure
+mkdir nogit && cp "$RECIPE" nogit/r.sonde
+run run nogit/r.sonde steps=1 --out "$tmp/ng"
+check "outside git: git false" '[ "$rc" -eq 0 ] && grep -q "\"git\":false" "$tmp"/ng/recipe-demo/*/manifest.json'
 
 run run "$RECIPE" steps=3 --out "$tmp/runs"
-check "a second run gets a new dir" '[ "$(ls -d "$tmp"/runs/recipe-demo-* | wc -l)" -eq 2 ]'
+check "a second run gets a new dir" '[ "$(ls -d "$tmp"/runs/recipe-demo/* | wc -l)" -eq 2 ]'
+run runs "$tmp/runs"
+check "runs lists the <name>/<date>-<hex> layout" '[ "$(grep -c "^recipe-demo/[0-9-]*[0-9a-f]*  *done  " out)" -eq 2 ]'
 rm -rf "$tmp/runs"
 
 run show "$RECIPE"
@@ -45,27 +63,29 @@ printf 'return { steps = 2, lr = 0.05 }\n' >p.lua
 run run "$RECIPE" --params p.lua hidden=4 --out "$tmp/pf"
 expect "params file" 0 out "step    2"
 run runs "$tmp/pf"
-expect "runs lists a run with params and last metrics" 0 out "ok      act=relu hidden=4 lr=0.05 save=true"
+expect "runs lists a run with params and last metrics" 0 out "done    act=relu hidden=4 lr=0.05 save=true"
 expect "runs shows the last step" 0 out "step=2"
 check "runs: header and one run" '[ "$(wc -l <out)" -eq 2 ] && head -n 1 out | grep -q "^run  *status  *params  *metrics$"'
-check "params file and k=v in the manifest" 'grep -q "\"hidden\":4,\"lr\":0.050000000000000003" "$tmp"/pf/*/manifest.json'
+check "params file and k=v in the manifest" 'grep -q "\"hidden\":4,\"lr\":0.050000000000000003" "$tmp"/pf/*/*/manifest.json'
 
 # a failing run: exit 1, marked failed
 printf 'experiment "boom" { run = function(p, run) run:log{ a = 1 }; error("kaboom") end }\n' >boom.sonde
 run run boom.sonde --out "$tmp/boom"
 expect "failing recipe exits 1 with its error" 1 err "kaboom"
-check "failing run is marked failed" 'grep -q "\"status\":\"failed\"" "$tmp"/boom/*/manifest.json'
+check "failing run is marked failed, with its error" '[ "$(head -n 1 "$tmp"/boom/boom/*/status)" = failed ] && sed -n 2p "$tmp"/boom/boom/*/status | grep -q "kaboom"'
+check "failing run: metrics flushed" '[ "$(cat "$tmp"/boom/boom/*/metrics.jsonl)" = "{\"a\":1}" ]'
 
 # verify: bigger data so reductions and products span several blocks
 run run "$RECIPE" steps=3 sizes=2048,16 hidden=64 --threads 1 --seed 5 --out "$tmp/v"
-check "threads recorded" 'grep -q "\"threads\":1" "$tmp"/v/*/manifest.json'
-v=$(ls -d "$tmp"/v/* | head -n 1)
+check "threads recorded" 'grep -q "\"threads\":1" "$tmp"/v/*/*/manifest.json'
+v=$(ls -d "$tmp"/v/recipe-demo/* | head -n 1)
 run verify "$v" --threads 2
 expect "verify with 2 threads: identical" 0 out "verify: identical"
 expect "verify reports metric lines" 0 out "metrics line 3: identical"
 expect "verify reports artifacts" 0 out "artifact model.tensor: identical"
 expect "verify ran on 2 threads" 0 out "(threads 2)"
-check "verify made a fresh dir" '[ "$(ls -d "$tmp"/v/* | wc -l)" -eq 2 ]'
+expect "verify compares the recipe" 0 out "recipe: identical"
+check "verify made a fresh dir next to the run" '[ "$(ls -d "$tmp"/v/recipe-demo/* | wc -l)" -eq 2 ]'
 
 sed '2s/"step":2/"step":7/' "$v/metrics.jsonl" >t && mv t "$v/metrics.jsonl"
 run verify "$v"
@@ -75,7 +95,7 @@ expect "verify counts differences" 1 out "verify: 1 difference(s)"
 
 printf 'x' >>"$v/model.tensor"
 run verify "$v"
-expect "tampered artifact named" 1 out "artifact model.tensor: differs"
+expect "tampered artifact named" 1 out "artifact model.tensor: differs, sizes"
 
 run verify "$tmp/nowhere"
 expect "verify of a non-run" 1 err "no manifest.json"

@@ -1,6 +1,7 @@
 -- test_recipe.lua: stdlib/recipe: the experiment form, params typed by
 -- their defaults (command line strings, params files, errors listing the
--- keys), the JSON writer's determinism, the hash, run directories.
+-- keys), the JSON writer's determinism, SHA-256, run directories, the
+-- manifest, status, artifacts (run:plot) and the files a run reads.
 local T = require "testlib"
 local recipe = require "recipe"
 
@@ -131,24 +132,43 @@ T.test("json: decode reads back what the writer wrote", function()
   T.raises(function() recipe.json_decode('[1] x') end, "trailing")
 end)
 
-T.test("sorted_pairs and the hash", function()
+T.test("sorted_pairs", function()
   local seen = {}
   for k, v in recipe.sorted_pairs({ b = 2, a = 1, [2] = "y", [1] = "x" }) do seen[#seen + 1] = tostring(k) .. v end
   T.eq(seen, { "1x", "2y", "a1", "b2" })
-  T.eq(recipe.fnv1a64(""), "cbf29ce484222325")
-  T.eq(recipe.fnv1a64("a"), "af63dc4c8601ec8c")
-  T.eq(recipe.fnv1a64("foobar"), "85944171f73967e8")
-  local big = string.rep("xyz", 5000)
-  T.ok(recipe.fnv1a64(big) ~= recipe.fnv1a64(big .. "!"))
+end)
+
+T.test("sha256 agrees with sha256sum at every padding boundary", function()
+  local lens = { 0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 70000 }
+  for _, n in ipairs(lens) do
+    local s = {}
+    for i = 1, n do s[i] = string.char((i * 7 + n) % 256) end
+    s = table.concat(s)
+    local path = write("sha" .. n, s)
+    local p = io.popen("sha256sum " .. path)
+    local want = p:read("a"):sub(1, 64)
+    p:close()
+    T.eq(data.sha256(s), want, "length " .. n)
+    T.eq(data.sha256_file(path), want, "file of length " .. n)
+  end
+  T.eq(data.sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  T.raises(function() data.sha256_file(tmp .. "/nowhere") end, "sha256_file")
+end)
+
+T.test("sha256_file: cached by path, size and mtime", function()
+  local path = write("cached", "one")
+  T.eq(data.sha256_file(path), data.sha256("one"))
+  write("cached", "two, longer")
+  T.eq(data.sha256_file(path), data.sha256("two, longer"), "a new size is hashed again")
 end)
 
 T.test("run directories are never reused", function()
   local dirs = {}
   for i = 1, 20 do
-    local d = recipe.make_run_dir(tmp .. "/runs", "same name")
+    local d = recipe.make_run_dir(tmp .. "/runs/" .. recipe.dir_name("same name"))
     T.ok(not dirs[d], "reused " .. d)
     dirs[d] = true
-    T.ok(d:find(tmp .. "/runs/same_name%-%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d%-%x%x%x%x%x%x$"), d)
+    T.ok(d:find(tmp .. "/runs/same_name/%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d%-%x%x%x%x%x%x$"), d)
     local f = io.open(d .. "/x", "w")
     T.ok(f, "cannot write in " .. d)
     f:close()
@@ -167,16 +187,18 @@ T.test("execute: manifest, metrics, artifacts; same seed, same bytes", function(
   T.eq(m1, read(d2 .. "/metrics.jsonl"), "math.random and unseeded randn follow the run seed")
   T.ok(m1 ~= read(d3 .. "/metrics.jsonl"))
   local m = recipe.json_decode(read(d1 .. "/manifest.json"))
-  T.eq(m.status, "ok")
+  T.eq(recipe.read_status(d1), "done")
   T.eq(m.seed, 7)
   T.eq(m.params.n, 4)
   T.eq(m.recipe_name, "demo")
-  T.eq(m.recipe_hash, "fnv1a64:" .. recipe.fnv1a64(read(demo)))
-  T.eq(m.artifacts["w.tensor"], "fnv1a64:" .. recipe.fnv1a64(read(d1 .. "/w.tensor")))
+  T.eq(m.recipe_sha256, data.sha256(read(demo)))
+  T.eq(m.recipe_text, read(demo))
+  T.ok(d1:find(tmp .. "/ex/demo/", 1, true), d1)
+  T.eq(m.artifacts["w.tensor"], "sha256:" .. data.sha256(read(d1 .. "/w.tensor")))
   T.eq(tensor.load(d1 .. "/w.tensor"):sum():item(), 6)
   T.ok(io.open(d1 .. "/manifest.json.tmp") == nil, "no temp file left")
   T.eq(read(d1 .. "/img.png"):sub(2, 4), "PNG")
-  T.eq(m.artifacts["img.png"], "fnv1a64:" .. recipe.fnv1a64(read(d1 .. "/img.png")))
+  T.eq(m.artifacts["img.png"], "sha256:" .. data.sha256(read(d1 .. "/img.png")))
   T.eq(data.load_png(d1 .. "/img.png"):numel(), 4)
 end)
 
@@ -193,9 +215,10 @@ T.test("a failing run is marked failed with its error", function()
   local d, ok, err = recipe.execute(r, { params = p, seed = 0, out = tmp .. "/fail" })
   T.ok(not ok)
   T.ok(tostring(err):find("asked to fail", 1, true))
-  local m = recipe.json_decode(read(d .. "/manifest.json"))
-  T.eq(m.status, "failed")
-  T.ok(m.error:find("asked to fail", 1, true))
+  local status, msg = recipe.read_status(d)
+  T.eq(status, "failed")
+  T.ok(msg:find("asked to fail", 1, true), msg)
+  T.ok(not msg:find("traceback", 1, true), "the status holds the message, log.txt the traceback")
   T.ok(read(d .. "/log.txt"):find("asked to fail", 1, true))
   T.ok(print == print0, "print is restored after the run")
 end)
@@ -205,7 +228,78 @@ T.test("an interrupted run is marked interrupted", function()
   local f = write("int.sonde", 'experiment "i" { run = function() error("interrupted!") end }')
   local d, ok = recipe.execute(recipe.load(f), { params = {}, seed = 0, out = tmp .. "/int" })
   T.ok(not ok)
-  T.eq(recipe.json_decode(read(d .. "/manifest.json")).status, "interrupted")
+  T.eq(recipe.read_status(d), "interrupted")
+end)
+
+T.test("run:plot: a figure or a function making one, saved as a PNG artifact", function()
+  local f = write("plot.sonde", [[
+experiment "p" { run = function(p, run)
+  local fig = run:plot("a.png", plot.line, { 1, 2, 3 }, { 1, 4, 9 }, { title = "squares" })
+  assert(type(fig) == "table")
+  run:plot("b.png", plot.scatter({ 1, 2 }, { 2, 1 }))
+end }]])
+  local d, ok, err = recipe.execute(recipe.load(f), { params = {}, seed = 0, out = tmp .. "/plot" })
+  T.ok(ok, tostring(err))
+  local m = recipe.json_decode(read(d .. "/manifest.json"))
+  for _, name in ipairs { "a.png", "b.png" } do
+    T.eq(read(d .. "/" .. name):sub(2, 4), "PNG", name)
+    T.eq(m.artifacts[name], "sha256:" .. data.sha256(read(d .. "/" .. name)))
+  end
+  local img = data.load_png(d .. "/a.png")
+  T.ok(img:size(2) >= 100 and img:size(3) >= 100)
+  T.ok(img:to("f32"):std():item() > 1, "the plot is not blank")
+  for _, bad in ipairs {
+    { 'run:plot("c.png", 42)', "run:plot: expected a figure" },
+    { 'run:plot("c.txt", plot.line({1}, {1}))', "run:plot: name must end in .png" },
+    { 'run:plot("../c.png", plot.line({1}, {1}))', "run:plot: name must be a plain file name" },
+  } do
+    local g = write("badplot.sonde", 'experiment "b" { run = function(p, run) ' .. bad[1] .. ' end }')
+    local _, ok2, err2 = recipe.execute(recipe.load(g), { params = {}, seed = 0, out = tmp .. "/badplot" })
+    T.ok(not ok2)
+    T.ok(tostring(err2):find(bad[2], 1, true), tostring(err2))
+  end
+end)
+
+T.test("the files a run reads: resolved path and SHA-256, in the manifest", function()
+  local csv = write("in.csv", "a,b\n1,2\n3,4\n")
+  local txt = write("in.txt", "hello\n")
+  tensor.save(tmp .. "/in.tensor", tensor.arange(3))
+  local f = write("reads.sonde", string.format([[
+experiment "reads" { run = function(p, run)
+  data.load_csv(%q)
+  tensor.load(%q)
+  local h = io.open(%q); h:read("a"); h:close()
+  io.open(%q):close()
+  run:save("x.tensor", tensor.zeros(1))
+  run:checkpoint{ w = tensor.zeros(2) }
+  run:restore()
+end }]], csv, tmp .. "/in.tensor", txt, txt))
+  local d, ok, err = recipe.execute(recipe.load(f), { params = {}, seed = 0, out = tmp .. "/reads" })
+  T.ok(ok, tostring(err))
+  local m = recipe.json_decode(read(d .. "/manifest.json"))
+  local n = 0
+  for _ in pairs(m.inputs) do n = n + 1 end
+  T.eq(n, 3, "three files, each once; nothing of the run's own directory")
+  T.eq(m.inputs[csv], "sha256:" .. data.sha256(read(csv)))
+  T.eq(m.inputs[tmp .. "/in.tensor"], "sha256:" .. data.sha256(read(tmp .. "/in.tensor")))
+  T.eq(m.inputs[txt], "sha256:" .. data.sha256("hello\n"))
+  T.eq(m.inputs_changed, nil)
+  -- a file changed during the run is named
+  local g = write("change.sonde", string.format([[
+experiment "c" { run = function(p, run)
+  io.open(%q):close()
+  local h = io.open(%q, "w"); h:write("changed, longer\n"); h:close()
+end }]], txt, txt))
+  local d2 = recipe.execute(recipe.load(g), { params = {}, seed = 0, out = tmp .. "/reads" })
+  local m2 = recipe.json_decode(read(d2 .. "/manifest.json"))
+  T.eq(m2.inputs[txt], "sha256:" .. data.sha256("hello\n"), "hashed when first read")
+  T.eq(m2.inputs_changed, { txt })
+end)
+
+T.test("io wrappers are put back after a run", function()
+  local open0, remove0 = io.open, os.remove
+  recipe.execute(r, { params = recipe.resolve(r, nil, { "n=1" }), seed = 0, out = tmp .. "/wr" })
+  T.ok(io.open == open0 and os.remove == remove0)
 end)
 
 os.execute("rm -rf '" .. tmp .. "'")
