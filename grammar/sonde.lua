@@ -1,8 +1,9 @@
 -- sonde.lua: the executable twin of grammar/sonde.ebnf. It reads the EBNF,
 -- translates every rule into LPeg's `re` notation and compiles the result,
 -- so the grammar that parses files is the text of sonde.ebnf itself.
--- Runs under plain Lua 5.4 with Debian's lua-lpeg:
---   lua5.4 grammar/sonde.lua FILE...          syntax check (file:line: message)
+-- Runs under plain Lua 5.4 with Debian's lua-lpeg, or under sonde itself
+-- (`sonde grammar/sonde.lua ...`: its Lua finds the same lpeg):
+--   lua5.4 grammar/sonde.lua FILE...          syntax and static check (file:line: message)
 --   lua5.4 grammar/sonde.lua --recipe FILE... also check each experiment call
 --   lua5.4 grammar/sonde.lua --re             print the generated re grammar
 -- As a module (require "sonde" with grammar/ on package.path):
@@ -434,8 +435,12 @@ local function main(args)
       local src = f:read("a")
       f:close()
       local ok, line, _, near = g:parse(src)
+      local static = ok and g:static(src)
       if not ok then
         print(string.format("%s:%d: syntax error near '%s'", path, line, near))
+        status = 1
+      elseif static then
+        print((static:gsub("^line (%d+): ", path .. ":%1: ")))
         status = 1
       elseif recipes then
         local _, errs = g:check_recipes(src, path)
