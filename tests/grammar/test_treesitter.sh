@@ -11,27 +11,35 @@ skip() { echo "SKIP: $1"; echo "TALLY 1 passed, 0 failed"; exit 0; }
 command -v node >/dev/null 2>&1 || skip "node is not installed"
 command -v npm >/dev/null 2>&1 || skip "npm is not installed"
 
+# the packages go to the build directory of $SONDE (build/ when sonde is
+# the top-level binary), in a folder named by the lock file's checksum,
+# installed aside and renamed into place, so parallel runs never share a
+# half-written node_modules
 bdir=$(dirname "$SONDE")
-[ -d "$bdir" ] && [ "$bdir" != "." ] || bdir=build
-dir=$bdir/npm-tree-sitter
+case "$bdir" in build/*|*/build/*) ;; *) bdir=build ;; esac
 src=grammar/tree-sitter
-mkdir -p "$dir" || exit 1
-if ! cmp -s "$src/package-lock.json" "$dir/package-lock.json" || [ ! -d "$dir/node_modules/web-tree-sitter" ]; then
-  cp "$src/package.json" "$src/package-lock.json" "$src/.npmrc" "$dir/" || exit 1
-  if ! (cd "$dir" && timeout 300 npm ci --no-audit --no-fund --ignore-scripts --legacy-peer-deps) >"$dir/npm.log" 2>&1; then
-    rm -f "$dir/package-lock.json" # install again next time
-    if ! timeout 60 npm ping >/dev/null 2>&1; then
-      skip "the npm registry is unreachable (npm ping failed); $(tail -n 1 "$dir/npm.log")"
-    fi
-    cat "$dir/npm.log"
+dir=$bdir/npm-tree-sitter-$(cksum <"$src/package-lock.json" | cut -d' ' -f1)
+if [ ! -f "$dir/installed" ]; then
+  new=$dir.tmp.$$
+  rm -rf "$new"
+  mkdir -p "$new" && cp "$src/package.json" "$src/package-lock.json" "$src/.npmrc" "$new/" || exit 1
+  if ! (cd "$new" && timeout 300 npm ci --no-audit --no-fund --ignore-scripts --legacy-peer-deps) >"$new/npm.log" 2>&1; then
+    log=$(tail -n 3 "$new/npm.log")
+    rm -rf "$new"
+    timeout 60 npm ping >/dev/null 2>&1 || skip "the npm registry is unreachable (npm ping failed): $log"
+    echo "$log"
     echo "TALLY 0 passed, 1 failed"
     exit 1
   fi
+  touch "$new/installed"
+  mv -T "$new" "$dir" 2>/dev/null || rm -rf "$new" # another run got there first
 fi
 
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 api=
-if "$SONDE" --dump-api >"$dir/api.json" 2>"$dir/api.err"; then api="--api $dir/api.json"
-else echo "note: $SONDE --dump-api failed ($(head -n 1 "$dir/api.err")); built-in list not checked"; fi
+if "$SONDE" --dump-api >"$tmp/api.json" 2>"$tmp/api.err"; then api="--api $tmp/api.json"
+else echo "note: $SONDE --dump-api failed ($(head -n 1 "$tmp/api.err")); built-in list not checked"; fi
 
 files=$(find examples tests -type f -name '*.sonde' | sort)
-exec node "$src/test_queries.js" --modules "$dir" $api --sample tests/grammar/highlight_sample.sonde $files
+node "$src/test_queries.js" --modules "$dir" $api --sample tests/grammar/highlight_sample.sonde $files
