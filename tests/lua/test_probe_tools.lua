@@ -5,48 +5,8 @@
 -- OutRank's cardinality correction, MIL on synthetic bags, errors.
 local T = require "testlib"
 
--- The probe the tools fit: probe.logistic when present, else a small
--- stand-in (multinomial logistic, L-BFGS, f64) with the same interface.
-local function standin(X, y, opts)
-  opts = opts or {}
-  local l2 = opts.l2 or 1e-3
-  X = X:to("f64")
-  local cls = y:unique():tolist()
-  local at = {}
-  for j, c in ipairs(cls) do at[c] = j end
-  local col = {}
-  for i, v in ipairs(y:tolist()) do col[i] = at[v] end
-  local n, d, K = X:size(1), X:size(2), #cls
-  local Y = tensor.new(col):one_hot(K):to("f64")
-  local W = tensor.zeros(d + 1, K, { dtype = "f64" }):requires_grad()
-  local Xb = tensor.cat({ X, tensor.ones(n, 1, { dtype = "f64" }) }, 2)
-  local opt = optim.LBFGS({ W }, { max_iter = 200, line_search_fn = "strong_wolfe" })
-  opt:step(function()
-    local w = W:detach()
-    local Z = Xb:matmul(w)
-    local P = Z:softmax(2)
-    local wr = w:narrow(1, 1, d)
-    local f = -(Z:log_softmax(2) * Y):sum():item() / n + l2 / 2 * wr:square():sum():item()
-    local G = Xb:t():matmul(P - Y) / n
-    G:narrow(1, 1, d):add_(wr * l2)
-    W.grad = G
-    return f
-  end)
-  local w = W:detach()
-  local o = { classes = cls, coef = w:narrow(1, 1, d):t():clone() }
-  local function z(Xq) return tensor.cat({ Xq:to("f64"), tensor.ones(Xq:size(1), 1, { dtype = "f64" }) }, 2):matmul(w) end
-  function o:predict_proba(Xq) return z(Xq):softmax(2) end
-  function o:predict(Xq) return tensor.new(cls):index_select(1, z(Xq):argmax(2)) end
-  function o:score(Xq, yq) return self:predict(Xq):eq(yq):to("f64"):mean():item() end
-  function o:direction()
-    local v = K == 2 and (self.coef:select(1, 2) - self.coef:select(1, 1)) or self.coef
-    if v:dim() == 1 then return v / v:norm():item() end
-    return v / v:norm(2, 2, true)
-  end
-  return o
-end
-local fit = probe.logistic or standin
-local fitname = probe.logistic and "logistic" or standin
+local fit = probe.logistic
+local fitname = "logistic"
 
 local function blobs(n, k, std, seed)
   return data.synthetic.blobs { n = n, centers = k, dim = 4, std = std, gen = tensor.generator(seed) }
@@ -180,7 +140,9 @@ T.test("stability: no change, a label flip, an inverted labelling", function()
   local X = feats[3]
   local same = probe.stability(X, y, function(v) return v end, { probe = fitname })
   T.eq(same.flip_rate, 0); T.near(same.angle, 0, 1e-5); T.eq(same.relabelled, 0)
-  local inv = probe.stability(X, y, function(v) return 1 - v end, { probe = fitname })
+  -- a probe may be given as a function (X, y, opts) -> fitted probe
+  local inv = probe.stability(X, y, function(v) return 1 - v end,
+    { probe = function(A, b, o) return probe.logistic(A, b, o) end, probe_opts = { l2 = 1e-3 } })
   T.ok(inv.flip_rate > 0.95, "inverted flips " .. inv.flip_rate)
   T.near(inv.angle, 180, 1e-3)
   -- move 30% of the 1s to 0 (seeded): the boundary shifts, some points flip to 0
