@@ -17,6 +17,7 @@ local traceback = debug.traceback
 local io_confine, io_record = data.io_confine, data.io_record
 
 -- A usage error prints without a traceback; tostring gives its message.
+-- A failed run's error carries its own traceback, so it goes the same way.
 local usage_mt = { __tostring = function(e) return e.usage end }
 local function usage_error(msg) error(setmetatable({ usage = msg }, usage_mt), 0) end
 
@@ -340,14 +341,21 @@ local function install(opts)
     saved[#saved + 1] = { t, k, rawget(t, k) }
     rawset(t, k, v)
   end
-  local check = data.io_check
+  local io_check = data.io_check
+  -- a refusal is raised at the recipe's line (level 3: past the wrapper)
+  local function check(path, mode, who)
+    local rp, err = io_check(path, mode, who)
+    if err then error(err, 3) end
+    return rp
+  end
   local safe, rdir = opts.safe, opts.recipe_dir
   local function chunk_path(path, who)
     if type(path) ~= "string" then
       if safe then error(who .. ": standard input is not allowed in --safe mode", 3) end
       return
     end
-    local rp = check(path, "r", who)
+    local rp, err = io_check(path, "r", who)
+    if err then error(err, 3) end
     if safe and not (rp and under(rdir, rp)) then
       error(who .. ": " .. path .. " is outside the recipe directory (--safe)", 3)
     end
@@ -419,7 +427,7 @@ local function install(opts)
     set(package, "cpath", "")
     set(package, "searchers", { package.searchers[1], function(name)
       local file, err = package.searchpath(name, path)
-      if not file then return "\n\t(--safe: only the stdlib and the recipe's directory)" .. err end
+      if not file then return err .. "\n\t(--safe: only the stdlib and the recipe's directory)" end
       chunk_path(file, "require")
       local f, lerr = loadfile0(file, "t")
       if not f then error(lerr, 2) end
@@ -881,7 +889,7 @@ local function resume(dir, opts)
   local params = M.resolve(r, m.params, {})
   local _, ok, err, last = M.execute(r, { params = params, seed = m.seed, threads = opts.threads,
     resume = dir, manifest = m, safe = sb.safe, recipe_dir = sb.recipe_dir })
-  if not ok then error(tostring(err) .. "\n(run directory: " .. dir .. ")", 0) end
+  if not ok then usage_error(tostring(err) .. "\n(run directory: " .. dir .. ")") end
   summary(last)
   print("run directory: " .. dir)
   return true
@@ -915,7 +923,7 @@ function commands.run(args)
   local dir, ok, err, last = M.execute(r, { params = params, seed = opts.seed or 0,
     out = opts.out, threads = opts.threads, safe = sb.safe, recipe_dir = sb.recipe_dir,
     data_roots = sb.data_roots })
-  if not ok then error(tostring(err) .. "\n(run directory: " .. dir .. ")", 0) end
+  if not ok then usage_error(tostring(err) .. "\n(run directory: " .. dir .. ")") end
   summary(last)
   print("run directory: " .. dir)
   return true

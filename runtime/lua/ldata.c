@@ -400,13 +400,18 @@ static int l_io_confine(lua_State *L) {
 }
 
 /* data.io_check(path, mode, who): what io.open and friends ask in a run:
-   records a read, or raises "who: safe mode: ..." when confined. */
+   records a read; the resolved path, or nil and "who: safe mode: ..." when
+   confined and refused (the caller raises it at the recipe's line). */
 static int l_io_check(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   const char *mode = luaL_optstring(L, 2, "r");
   const char *who = luaL_optstring(L, 3, "io_check");
   bool write = strpbrk(mode, "wa+") != NULL;
-  if (sd_io_guard(path, write) != SD_OK) return luaL_error(L, "%s: %s", who, sd_errmsg());
+  if (sd_io_guard(path, write) != SD_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", who, sd_errmsg());
+    return 2;
+  }
   char rp[4096];
   if (sd_io_resolve(path, rp)) lua_pushstring(L, rp);
   else lua_pushnil(L);
@@ -430,7 +435,7 @@ static const sd_reg data_fns[] = {
    "confine file access (sonde run --safe): reads under read, writes under write; each set once"},
   {"io_confined", l_io_confined, "data.io_confined()", "true once data.io_confine was called"},
   {"io_check", l_io_check, "data.io_check(path, mode=\"r\", who)",
-   "record a read or refuse an access outside the roots (the hook of io.open in runs); the resolved path"},
+   "record a read (the hook of io.open in runs): the resolved path, or nil and why it is refused"},
   {"listdir", l_listdir, "data.listdir(path)",
    "names in a directory, sorted, and a parallel table of kinds (dir, file, other)"},
   {"idx", l_idx, "data.idx(path)",
