@@ -137,11 +137,12 @@ static void print_usage(FILE *f) {
           "\n"
           "commands:\n"
           "  run RECIPE [k=v...] [--seed N] [--out DIR] [--threads N] [--params FILE]\n"
+          "      [--safe [--data-root DIR]...]  runs/<name>/<date>-<hex>/; --safe: sandboxed\n"
           "  run --resume RUNDIR [--threads N]  continue from the last checkpoint\n"
           "  show RECIPE  print a recipe's about text and params\n"
           "  verify RUNDIR [--threads N]  re-run from the manifest and compare\n"
           "  runs [DIR]   list runs (default runs/): status, params, last metrics\n"
-          "  sweep RECIPE k=a,b k=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N]\n"
+          "  sweep RECIPE k=a,b k=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N] [--safe]\n"
           "  a script named like a command runs with a path: %s ./run\n",
           progname, progname);
 }

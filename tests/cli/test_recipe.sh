@@ -97,6 +97,42 @@ printf 'x' >>"$v/model.tensor"
 run verify "$v"
 expect "tampered artifact named" 1 out "artifact model.tensor: differs, sizes"
 
+# verify compares plots and input files by SHA-256; math.random follows the seed
+printf 'x,y\n1,2\n2,3\n3,5\n' >in.csv
+cat >pl.sonde <<'RECIPE'
+local t = io.open("in.csv"):read("a") -- read at load time: an input too
+experiment "pl" {
+  params = { n = { 2048, "points" } },
+  run = function(p, run)
+    local d = data.load_csv("in.csv")
+    local x = tensor.randn(p.n, 16, { gen = run:gen(1) })
+    local g = x:t():matmul(x) / p.n
+    local r = math.random(1000000)
+    run:log{ r = r, s = g:sum(), csv = d.X:sum(), len = #t }
+    run:plot("gram.png", plot.heatmap, g, { title = "gram" })
+    run:plot("hist.png", plot.hist(x:flatten(), { bins = 30 }))
+  end,
+}
+RECIPE
+run run pl.sonde --threads 1 --seed 3 --out "$tmp/pl"
+pd=$(ls -d "$tmp"/pl/pl/*)
+check "plots are artifacts with their sha256" 'grep -q "\"gram.png\":\"sha256:$(sha256sum <"$pd/gram.png" | cut -c1-64)\"" "$pd/manifest.json" && grep -q "\"hist.png\":\"sha256:" "$pd/manifest.json"'
+check "the csv (read in the run) and at load time is an input" 'grep -q "\"inputs\":{\"$tmp/in.csv\":\"sha256:$(sha256sum <in.csv | cut -c1-64)\"}" "$pd/manifest.json"'
+run verify "$pd" --threads 2
+expect "verify, 1 vs 2 threads: plots identical" 0 out "artifact gram.png: identical"
+expect "verify: inputs identical" 0 out "input $tmp/in.csv: identical"
+expect "verify: all identical" 0 out "verify: identical"
+run run pl.sonde --threads 1 --seed 4 --out "$tmp/pl4"
+check "math.random follows the run seed" '[ "$(head -c 30 "$tmp"/pl4/pl/*/metrics.jsonl)" != "$(head -c 30 "$pd/metrics.jsonl")" ]'
+printf 'x,y\n1,2\n2,3\n3,6\n' >in.csv
+run verify "$pd"
+expect "verify: a changed input file is named" 1 out "input $tmp/in.csv: differs"
+printf 'x,y\n1,2\n2,3\n3,5\n' >in.csv
+printf 'x' >>"$pd/hist.png"
+run verify "$pd"
+expect "verify: a changed plot is named" 1 out "artifact hist.png: differs, sizes"
+expect "verify: the other plot identical" 1 out "artifact gram.png: identical"
+
 run verify "$tmp/nowhere"
 expect "verify of a non-run" 1 err "no manifest.json"
 
