@@ -34,7 +34,68 @@ function M.tpr_at_fpr(scores, labels, fpr, o)
   return K.tpr_at_fpr(scores, labels, fpr or 1e-3, opt(o, "strict", false, "tpr_at_fpr"))
 end
 
+-- MVTec AD's PRO: normalised area under the per-region overlap curve up to
+-- fpr_limit; maps and masks [N, H, W] (or [H, W]).
+function M.pro(maps, masks, o)
+  return K.pro(maps, masks, opt(o, "fpr_limit", 0.3, "pro"))
+end
+
+-- Percentile bootstrap: fn(...) on n resamples (with replacement) of the
+-- rows of every tensor argument (all of one length along dim 1); other
+-- arguments pass through. Resamples where fn fails (one class only) are
+-- skipped and counted.
+function M.bootstrap(fn, ...)
+  local args = table.pack(...)
+  local o = {}
+  if args.n > 0 and type(args[args.n]) == "table" and not tensor.is_tensor(args[args.n]) then
+    o = args[args.n]
+    args.n = args.n - 1
+  end
+  local reps, level = o.n or 1000, o.level or 0.95
+  local g = o.gen or tensor.generator(o.seed or 0)
+  local rows
+  for i = 1, args.n do
+    if tensor.is_tensor(args[i]) then
+      local r = args[i]:size(1)
+      if rows and r ~= rows then
+        error(string.format("bootstrap: argument %d has %d rows, an earlier one %d", i + 1, r, rows), 2)
+      end
+      rows = r
+    end
+  end
+  if not rows then error("bootstrap: no tensor argument to resample", 2) end
+  local value = fn(table.unpack(args, 1, args.n))
+  local vals, failed = {}, 0
+  local sub = {}
+  for _ = 1, reps do
+    local idx = tensor.randint(1, rows + 1, rows, { gen = g })
+    for i = 1, args.n do
+      sub[i] = tensor.is_tensor(args[i]) and args[i]:index_select(1, idx) or args[i]
+    end
+    local ok, v = pcall(fn, table.unpack(sub, 1, args.n))
+    if ok then vals[#vals + 1] = v else failed = failed + 1 end
+  end
+  if #vals == 0 then error("bootstrap: fn failed on every resample", 2) end
+  table.sort(vals)
+  local function q(p) -- numpy's linear percentile
+    local pos = p * (#vals - 1) + 1
+    local lo = math.floor(pos)
+    local hi = math.min(lo + 1, #vals)
+    return vals[lo] + (pos - lo) * (vals[hi] - vals[lo])
+  end
+  local mean, var = 0, 0
+  for _, v in ipairs(vals) do mean = mean + v end
+  mean = mean / #vals
+  for _, v in ipairs(vals) do var = var + (v - mean) ^ 2 end
+  return { value = value, mean = mean, std = math.sqrt(var / math.max(#vals - 1, 1)),
+           lo = q((1 - level) / 2), hi = q((1 + level) / 2), n = #vals, failed = failed }
+end
+
 for _, d in ipairs {
+  { "pro", "metrics.pro(maps, masks, {fpr_limit=0.3})",
+    "MVTec AD's PRO: area under per-region overlap vs FPR up to fpr_limit, / fpr_limit (regions: 8-connected mask components)" },
+  { "bootstrap", "metrics.bootstrap(fn, ..., {n=1000, seed=0, level=0.95})",
+    "percentile CI of fn(...) over resampled rows of the tensor arguments: {value, mean, std, lo, hi, n, failed}" },
   { "auroc", "metrics.auroc(scores, labels)",
     "area under the ROC: P(s+ > s-) + P(s+ = s-)/2, exact (= sklearn roc_auc_score)" },
   { "aupr", "metrics.aupr(scores, labels)",

@@ -57,6 +57,14 @@ static int l_tpr_at_fpr(lua_State *L) {
   return 1;
 }
 
+static int l_pro(lua_State *L) {
+  double v;
+  if (sd_rank_pro(sd_lua_check(L, 1), sd_lua_check(L, 2), luaL_checknumber(L, 3), &v) != SD_OK)
+    return sd_lua_fail(L, "pro");
+  lua_pushnumber(L, v);
+  return 1;
+}
+
 /* --- detectors --- */
 
 static int l_iforest_fit(lua_State *L) {
@@ -84,6 +92,7 @@ static int l_ecdf_counts(lua_State *L) {
 }
 
 static const sd_reg detect_kernel_fns[] = {
+  {"pro", l_pro, "detect.kernels.pro(maps, masks, fpr_limit)", "normalised area under the PRO curve to fpr_limit"},
   {"iforest_fit", l_iforest_fit, "detect.kernels.iforest_fit(X, n_trees, max_samples, seed)", "isolation forest: nodes [M,4] f64 and roots [T] i64"},
   {"iforest_score", l_iforest_score, "detect.kernels.iforest_score(nodes, roots, X, psi)", "isolation scores 2^(-E h / c(psi)) per row"},
   {"ecdf_counts", l_ecdf_counts, "detect.kernels.ecdf_counts(sorted, X)", "#train <= x and #train >= x per feature (i64)"},

@@ -28,6 +28,11 @@ sd_status sd_rank_roc(const sd_tensor *s, const sd_tensor *y, bool drop, sd_tens
 sd_status sd_rank_pr(const sd_tensor *s, const sd_tensor *y, sd_tensor **precision,
                      sd_tensor **recall, sd_tensor **thr);
 
+/* MVTec AD's normalised area under the per-region-overlap curve up to
+   fpr_limit (rank_pro.c): maps and 0/1 masks of one shape [.., H, W];
+   regions are 8-connected components of each H x W mask. */
+sd_status sd_rank_pro(const sd_tensor *maps, const sd_tensor *masks, double fpr_limit, double *out);
+
 /* How fpr_at_tpr picks its operating point on the ROC of all distinct thresholds. */
 typedef enum {
   SD_RANK_FIRST_GE,  /* the first point (highest threshold) with TPR >= t */

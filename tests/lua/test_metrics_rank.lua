@@ -135,9 +135,44 @@ T.test("errors name the metric and the problem", function()
   T.eq(metrics.aupr(s8, y8:mul(0):add(1)), 1)
 end)
 
+T.test("pro: perfect maps give 1, regions weigh equally, errors", function()
+  local masks = tensor.zeros(1, 6, 6)
+  masks[{ 1, { 1, 2 }, { 1, 2 } }] = 1 -- a 4-pixel region
+  masks[{ 1, 5, 5 }] = 1                -- a 1-pixel region
+  T.eq(metrics.pro(masks * 2 + 1, masks), 1)
+  -- only the big region found before any false positive: PRO 1/2 up to the limit
+  local maps = masks:clone(); maps[{ 1, 5, 5 }] = 0
+  -- points (0, 1/2) then (1, 1): interpolated 0.65 at FPR 0.3, area (1/2 + 0.65)/2
+  T.near(metrics.pro(maps, masks, { fpr_limit = 0.3 }), 0.575, 1e-12)
+  -- a diagonal neighbour joins a region (8-connectivity): still one region
+  local m2 = tensor.zeros(4, 4); m2[{ 1, 1 }] = 1; m2[{ 2, 2 }] = 1
+  local s2 = tensor.zeros(4, 4); s2[{ 1, 1 }] = 1
+  -- one region half found at FPR 0, then everything at FPR 1
+  T.near(metrics.pro(s2, m2, { fpr_limit = 1 }), 0.5 + 0.25, 1e-12)
+  T.raises(function() metrics.pro(maps, masks:view(6, 6)) end, "must have one shape")
+  T.raises(function() metrics.pro(maps, masks * 0) end, "need an anomalous region")
+  T.raises(function() metrics.pro(maps, masks, { fpr_limit = 0 }) end, "fpr_limit must be in (0, 1]")
+end)
+
+T.test("bootstrap: seeded, CIs bracket the value, failures skipped", function()
+  local g = tensor.generator(9)
+  local y = tensor.rand(100, { gen = g }):lt(0.4):to("i64")
+  local s = tensor.randn(100, { gen = g }) + y
+  local a = metrics.bootstrap(metrics.auroc, s, y, { n = 100, seed = 3 })
+  local b = metrics.bootstrap(metrics.auroc, s, y, { n = 100, seed = 3 })
+  T.eq(a, b)
+  T.eq(a.value, metrics.auroc(s, y))
+  T.ok(a.lo < a.value and a.value < a.hi and a.n == 100 and a.failed == 0)
+  -- three rows with one positive: some resamples lack it and are skipped
+  local c = metrics.bootstrap(metrics.auroc, tensor.new { 1, 2, 3 }, tensor.new { 0, 0, 1 }, { n = 50 })
+  T.ok(c.failed > 0 and c.n + c.failed == 50)
+  T.raises(function() metrics.bootstrap(metrics.auroc, s, y:narrow(1, 1, 5)) end, "has 5 rows")
+  T.raises(function() metrics.bootstrap(function() return 1 end, 3) end, "no tensor argument")
+end)
+
 T.test("every ranking metric is documented", function()
   local docs = sonde.docs()
-  for _, n in ipairs { "auroc", "aupr", "aupr_trapz", "roc_curve", "pr_curve", "fpr_at_tpr", "tpr_at_fpr" } do
+  for _, n in ipairs { "auroc", "aupr", "aupr_trapz", "roc_curve", "pr_curve", "fpr_at_tpr", "tpr_at_fpr", "pro", "bootstrap" } do
     T.ok(docs["metrics." .. n] and docs["metrics." .. n].doc ~= "", n)
   end
 end)
