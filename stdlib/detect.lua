@@ -348,6 +348,79 @@ function M.hbos(train, o)
   return d
 end
 
+-- --- patch level: one score per spatial location of feature maps ---
+
+local function check4d(fn, x)
+  if not tensor.is_tensor(x) or x:dim() ~= 4 then
+    error(string.format("detect.%s: feature maps must be [N, C, H, W], got %s", fn,
+      tensor.is_tensor(x) and ("[" .. table.concat(x:shape(), ",") .. "]") or type(x)), 3)
+  end
+  return x
+end
+
+local function vectors(maps) -- [N,C,H,W] -> [N*H*W, C]
+  local n, c, h, w = table.unpack(maps:shape())
+  return maps:permute(1, 3, 4, 2):reshape(n * h * w, c)
+end
+
+local function patches_score(self, maps)
+  check4d("patches", maps)
+  local n, c, h, w = table.unpack(maps:shape())
+  local st = self.state
+  if c ~= st.shape[2]:item() or h ~= st.shape[3]:item() or w ~= st.shape[4]:item() then
+    error(string.format("detect.patches: maps [%d,%d,%d,%d] do not match the training maps' C, H, W", n, c, h, w), 2)
+  end
+  if self.opts.method == "knn" then
+    local d = knn_dist(vectors(maps):to(st.bank:dtype()), st.bank, self.opts.k, self.opts.chunk)
+    return d:mean(2):view(n, h, w)
+  end
+  -- per location: (x - mu_l)^T P_l (x - mu_l), batched over the L = H W locations
+  local x = maps:to("f64"):permute(3, 4, 1, 2):reshape(h * w, n, c) - st.mean:unsqueeze(2)
+  return x:bmm(st.precision):mul(x):sum(3):t():reshape(n, h, w)
+end
+kinds.patches = function(state, opts) return new("patches", opts, state, patches_score) end
+
+function M.patches(train, o)
+  check4d("patches", train)
+  local n, c, h, w = table.unpack(train:shape())
+  local opts = { method = opt(o, "method", "knn"), k = opt(o, "k", 1), chunk = opt(o, "chunk", 1024),
+                 coreset = opt(o, "coreset", nil), seed = opt(o, "seed", 0),
+                 shrinkage = opt(o, "shrinkage", 0), reg = opt(o, "reg", 0.01) }
+  local state = { shape = tensor.new { n, c, h, w } }
+  if opts.method == "knn" then
+    local bank = vectors(train)
+    if opts.coreset then
+      local m = opts.coreset < 1 and math.max(1, math.floor(opts.coreset * bank:size(1))) or opts.coreset
+      bank = bank:index_select(1, M.coreset(bank, m, { seed = opts.seed }))
+    end
+    state.bank = bank:contiguous()
+  elseif opts.method == "mahalanobis" then
+    if n < 2 then error("detect.patches: mahalanobis needs at least 2 training maps", 2) end
+    local x = train:permute(3, 4, 1, 2):reshape(h * w, n, c)
+    local means, precs = {}, {}
+    for l = 1, h * w do
+      means[l], precs[l] = gaussian(x[l], opts.shrinkage, opts.reg)
+    end
+    state.mean, state.precision = tensor.cat(means, 1), tensor.stack(precs, 1)
+  else
+    error("detect.patches: method must be 'knn' or 'mahalanobis', got " .. tostring(opts.method), 2)
+  end
+  local d = new("patches", opts, state, patches_score)
+  return d
+end
+
+-- image-level score of patch maps: the maximum of each map
+function Detector:image_scores(maps)
+  local m = self:score(maps)
+  return m:reshape(m:size(1), -1):amax(2)
+end
+
+-- anomaly maps [N, h, w] resized bilinearly to [N, H, W] (localisation)
+function M.upsample(maps, H, W)
+  local n, h, w = table.unpack(maps:shape())
+  return image.resize(maps:to("f32"):view(n, 1, h, w), H, W):view(n, H, W)
+end
+
 -- --- scores from a classifier's logits [n, K] (higher = more OOD) ---
 
 local function logits2d(fn, z)
@@ -404,6 +477,9 @@ for _, d in ipairs {
   { "lof", "detect.lof(train, {n_neighbors=20})", "local outlier factor of new rows against the training set (sklearn novelty=True, negated)" },
   { "ecod", "detect.ecod(train)", "ECOD (Li et al. 2022, PyOD): tail probabilities from per-feature empirical CDFs of the training set" },
   { "hbos", "detect.hbos(train, {n_bins=10, alpha=0.1, tol=0.5})", "histogram-based outlier score, sum of -log(density + alpha) (PyOD's defaults)" },
+  { "patches", "detect.patches(train_maps, {method='knn'|'mahalanobis', k=1, coreset=, seed=0, shrinkage=0, reg=0.01})",
+    "a detector scoring every location of [N,C,H,W] feature maps: kNN to a patch memory bank (PatchCore) or per-location Gaussians (PaDiM, cov + reg I)" },
+  { "upsample", "detect.upsample(maps, H, W)", "anomaly maps [N,h,w] resized bilinearly to [N,H,W] for localisation" },
   { "msp", "detect.msp(logits)", "-max softmax probability per row (Hendrycks & Gimpel); higher = more OOD" },
   { "energy", "detect.energy(logits, {T=1})", "energy score -T logsumexp(z/T) (Liu et al. 2020); higher = more OOD" },
   { "maxlogit", "detect.maxlogit(logits)", "-max logit per row; higher = more OOD" },
@@ -414,6 +490,7 @@ for _, d in ipairs {
 sonde.doc("Detector:score", "d:score(X)", "one score per row of X, higher = more anomalous")
 sonde.doc("Detector:threshold", "d:threshold{contamination=0.1}", "the (1 - contamination) quantile of the training scores (PyOD's threshold_)")
 sonde.doc("Detector:predict", "d:predict(X, {contamination=0.1})", "1 where d:score(X) exceeds the threshold, else 0 (i64)")
+sonde.doc("Detector:image_scores", "d:image_scores(maps)", "patch detectors: the maximum of each anomaly map, one score per image")
 sonde.doc("Detector:save", "d:save(path)", "write the fitted detector (kind, options, tensors) atomically; detect.load reads it")
 
 return M

@@ -68,6 +68,29 @@ T.test("knn: k=1 of a training row is 0; the coreset keeps m rows", function()
   T.eq(detect.knn(train, { coreset = 30 }).state.bank:size(1), 30)
 end)
 
+T.test("patches: kNN and PaDiM maps localise synthetic defects; save/load; upsample", function()
+  local X, masks, lab = data.synthetic.textures { n = 60, size = 32, defect_rate = 0.5, gen = tensor.generator(1) }
+  local y = lab:eq(2):to("i64")
+  local F = nn.functional.conv2d(X, tensor.randn(8, 1, 4, 4, { gen = tensor.generator(2) }), nil, { stride = 4 }):relu()
+  local tr = F:index_select(1, y:eq(0):nonzero():view(-1):narrow(1, 1, 15))
+  for _, m in ipairs { "knn", "mahalanobis" } do
+    local d = detect.patches(tr, { method = m })
+    local maps = d:score(F)
+    T.eq(maps:shape(), { 60, 8, 8 })
+    local up = detect.upsample(maps, 32, 32)
+    T.eq(up:shape(), { 60, 32, 32 })
+    T.ok(metrics.auroc(d:image_scores(F), y) > 0.9, m .. " image AUROC")
+    T.ok(metrics.auroc(up, masks:view(60, 32, 32)) > 0.9, m .. " pixel AUROC")
+    d:save(tmp)
+    T.eq((detect.load(tmp):score(F) - maps):abs():max():item(), 0)
+  end
+  local c = detect.patches(tr, { coreset = 100, k = 1 })
+  T.eq(c.state.bank:size(1), 100)
+  T.raises(function() detect.patches(tr, { method = "flow" }) end, "method must be")
+  T.raises(function() detect.patches(tr:view(15, 8, 64)) end, "must be [N, C, H, W]")
+  T.raises(function() detect.patches(tr):score(F:narrow(3, 1, 4)) end, "do not match")
+end)
+
 T.test("logit scores match their formulas", function()
   local z = tensor.new({ { 1, 2, 3 }, { 0, 0, 0 }, { 5, -1, 0 } }, { dtype = "f64" })
   local function lse(r) local s = 0 for _, v in ipairs(r) do s = s + math.exp(v) end return math.log(s) end
@@ -108,7 +131,7 @@ end)
 T.test("every detect function is documented", function()
   local docs = sonde.docs()
   for _, n in ipairs { "knn", "coreset", "mahalanobis", "iforest", "lof", "ecod", "hbos", "msp", "energy",
-                       "maxlogit", "vacuity", "dissonance", "load" } do
+                       "maxlogit", "vacuity", "dissonance", "load", "patches", "upsample" } do
     T.ok(docs["detect." .. n], n)
   end
 end)
