@@ -1,8 +1,8 @@
 #!/bin/sh
-# test_sklearn_metrics_class.sh: the classification metrics, CKA, SVCCA and
-# k-NN accuracy of sonde against scikit-learn 1.2 and Kornblith et al.'s
-# reference CKA code (numpy), on the same arrays (written as .npy by python,
-# read by sonde). Prints the TALLY line tests/run.sh reads.
+# test_sklearn_metrics_class.sh: sonde's classification metrics, CKA, SVCCA,
+# k-NN accuracy and probe.rank_features' mutual information against
+# scikit-learn 1.2 and Kornblith et al.'s reference CKA code (numpy), on the
+# same arrays (written as .npy by python, read by sonde). Prints the TALLY line tests/run.sh reads.
 SONDE=${SONDE:-./sonde}
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! "$PY" -c 'import sklearn, numpy' 2>/dev/null; then
@@ -38,6 +38,10 @@ np.save(d + "/A.npy", A); np.save(d + "/B.npy", B)
 Z = r.normal(size=(300, 8)); yz = (Z[:, 0] > 0).astype(np.int64) + 1 + (Z[:, 1] > 0.5)
 Zt = r.normal(size=(100, 8)); yzt = (Zt[:, 0] > 0).astype(np.int64) + 1 + (Zt[:, 1] > 0.5)
 for k, v in dict(Z=Z, yz=yz, Zt=Zt, yzt=yzt).items(): np.save(d + "/%s.npy" % k, v)
+# discrete features for mutual information
+yd = r.integers(1, 4, 500)
+Xd = np.stack([yd * 2 + r.integers(0, 2, 500), r.integers(0, 50, 500), np.where(r.random(500) < 0.5, yd, 0)], 1)
+np.save(d + "/Xd.npy", Xd.astype(np.int64)); np.save(d + "/yd.npy", yd.astype(np.int64))
 PY
 
 "$SONDE" - "$out" >"$out/sonde.txt" 2>"$out/err" <<'LUA'
@@ -78,6 +82,8 @@ put("svcca5", metrics.svcca(A, B, { keep = 5 }))
 local Z, yz, Zt, yzt = L "Z", L "yz", L "Zt", L "yzt"
 put("knn_cos5", metrics.knn_accuracy(Z, yz, Zt, yzt, { k = 5 }))
 put("knn_euc3", metrics.knn_accuracy(Z, yz, Zt, yzt, { k = 3, metric = "euclidean" }))
+local mi = probe.rank_features(L "Xd", L "yd", { method = "mi" })
+for j, v in ipairs(mi:tolist()) do put("mi_" .. j, v) end
 LUA
 if [ $? -ne 0 ]; then cat "$out/err"; echo "TALLY 0 passed, 1 failed"; exit 1; fi
 
@@ -162,6 +168,9 @@ want["svcca5"] = svcca(A, B, 5)
 Z, yz, Zt, yzt = L("Z"), L("yz"), L("Zt"), L("yzt")
 want["knn_cos5"] = KNeighborsClassifier(5, metric="cosine", algorithm="brute").fit(Z, yz).score(Zt, yzt)
 want["knn_euc3"] = KNeighborsClassifier(3, algorithm="brute").fit(Z, yz).score(Zt, yzt)
+Xd, yd = L("Xd"), L("yd")
+for j in range(Xd.shape[1]):
+    want["mi_%d" % (j + 1)] = M.mutual_info_score(yd, Xd[:, j])
 p = f = 0
 for k in sorted(want):
     if k not in got:
