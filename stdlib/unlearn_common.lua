@@ -110,21 +110,28 @@ function C.optimizer(fn, m, opts, d)
   C.fail(fn, string.format("optim must be \"sgd\" or \"adam\", got %s", tostring(kind)), 3)
 end
 
--- steps updates of m in training mode; loss_fn(step) returns the loss.
--- Returns the last loss value.
+-- Up to steps updates of m in training mode; loss_fn(step) returns the
+-- loss and, optionally, true to stop before updating on it. Returns the
+-- last loss value and the number of updates made.
 function C.run(m, opt, steps, loss_fn)
   local was = m.training
   m:train()
-  local last
+  local last, done = nil, 0
   for s = 1, steps do
     opt:zero_grad()
-    local loss = loss_fn(s)
+    local loss, stop = loss_fn(s)
+    if stop then break end
     loss:backward()
     opt:step()
-    last = loss:item()
+    last, done = loss:item(), s
   end
   m:train(was)
-  return last
+  return last, done
+end
+
+-- The accuracy of logits on labels, outside the graph.
+function C.batch_acc(logits, y)
+  return logits:detach():argmax(2):eq(y):to("f64"):mean():item()
 end
 
 -- fn(...) with m in evaluation mode and recording off; the mode is restored.

@@ -21,6 +21,7 @@ local function setup(fn, model, forget, retain, opts, d, need)
     opts = opts, forget = f, retain = r,
     steps = C.posint(fn, "steps", opts.steps, d.steps),
     batch = C.posint(fn, "batch", opts.batch, d.batch or 64),
+    stop_acc = C.number(fn, "stop_acc", opts.stop_acc, nil, 0),
     t0 = tensor.clock(),
   }
   s.gen = C.gen(fn, opts, 0)
@@ -28,7 +29,16 @@ local function setup(fn, model, forget, retain, opts, d, need)
 end
 
 local function finish(name, s, m, loss, steps)
-  return m, { method = name, steps = steps or s.steps, time = tensor.clock() - s.t0, loss = loss }
+  return m, { method = name, steps = steps, time = tensor.clock() - s.t0, loss = loss }
+end
+
+-- The next forget batch's logits and labels, and whether to stop: its
+-- accuracy is already at or under opts.stop_acc (early stopping of the
+-- ascent methods, which otherwise run on until the model collapses).
+local function forget_step(s, m, next_f)
+  local xb, yb = next_f()
+  local out = m(xb)
+  return out, yb, s.stop_acc ~= nil and C.batch_acc(out, yb) <= s.stop_acc, xb
 end
 
 -- Methods that ascend a loss use Adam at lr 1e-3, as open-unlearning uses
@@ -48,8 +58,7 @@ function M.retrain(model, forget, retain, opts)
   local m = C.model(fn, model_fn(C.gen(fn, s.opts, 1)), "model_fn's result")
   local opt = C.optimizer(fn, m, s.opts, { optim = "adam", lr = 1e-3 })
   local next_r = C.batches(s.retain, s.batch, s.gen)
-  local loss = C.run(m, opt, s.steps, function() return ce(m, next_r()) end)
-  return finish(fn, s, m, loss)
+  return finish(fn, s, m, C.run(m, opt, s.steps, function() return ce(m, next_r()) end))
 end
 
 -- finetune: descent on the retain set only (catastrophic forgetting).
@@ -69,7 +78,10 @@ function M.gradient_ascent(model, forget, retain, opts)
   local m = C.clone(model)
   local opt = C.optimizer(fn, m, s.opts, ADAM)
   local next_f = C.batches(s.forget, s.batch, s.gen)
-  return finish(fn, s, m, C.run(m, opt, s.steps, function() return -ce(m, next_f()) end))
+  return finish(fn, s, m, C.run(m, opt, s.steps, function()
+    local out, yb, stop = forget_step(s, m, next_f)
+    return -F.cross_entropy(out, yb), stop
+  end))
 end
 
 -- graddiff: gamma * (-CE on forget) + alpha * CE on retain.
@@ -82,7 +94,8 @@ function M.graddiff(model, forget, retain, opts)
   local opt = C.optimizer(fn, m, s.opts, ADAM)
   local next_f, next_r = C.batches(s.forget, s.batch, s.gen), C.batches(s.retain, s.batch, s.gen)
   return finish(fn, s, m, C.run(m, opt, s.steps, function()
-    return ce(m, next_f()) * -gamma + ce(m, next_r()) * alpha
+    local out, yb, stop = forget_step(s, m, next_f)
+    return F.cross_entropy(out, yb) * -gamma + ce(m, next_r()) * alpha, stop
   end))
 end
 
@@ -125,11 +138,12 @@ function M.npo(model, forget, retain, opts)
   local next_r = s.retain and C.batches(s.retain, s.batch, s.gen)
   return finish(fn, s, m, C.run(m, opt, s.steps, function()
     local xb, yb = next_f()
+    local out = m(xb)
     local ref_logp = -C.losses(C.outputs(ref, xb), yb)
-    local r = -C.losses(m(xb), yb) - ref_logp
+    local r = -C.losses(out, yb) - ref_logp
     local loss = (r * beta):softplus():mean() * (2 * gamma / beta)
     if next_r then loss = loss + ce(m, next_r()) * alpha end
-    return loss
+    return loss, s.stop_acc ~= nil and C.batch_acc(out, yb) <= s.stop_acc
   end))
 end
 
@@ -158,9 +172,6 @@ function M.scrub(model, forget, retain, opts)
   local teacher, m = C.clone(model), C.clone(model)
   local opt = C.optimizer(fn, m, o, ADAM)
   local next_f, next_r = C.batches(s.forget, s.batch, s.gen), C.batches(s.retain, s.batch, s.gen)
-  local function kl_on(xb)
-    return distill_kl(m(xb), C.outputs(teacher, xb), T)
-  end
   -- the budget split evenly over the rounds, remainders to the first ones
   local function share(total, parts, i) return total // parts + (i <= total % parts and 1 or 0) end
   local loss, done = nil, 0
@@ -168,18 +179,22 @@ function M.scrub(model, forget, retain, opts)
     if round <= msteps then
       local k = share(max_steps, msteps, round)
       if k > 0 then
-        C.run(m, opt, k, function() return -kl_on((next_f())) end)
-        done = done + k
+        local _, n = C.run(m, opt, k, function()
+          local out, _, stop, xb = forget_step(s, m, next_f)
+          return -distill_kl(out, C.outputs(teacher, xb), T), stop
+        end)
+        done = done + n
       end
     end
     local k = share(s.steps, rounds, round)
     if k > 0 then
-      loss = C.run(m, opt, k, function()
+      local n
+      loss, n = C.run(m, opt, k, function()
         local xb, yb = next_r()
         local out = m(xb)
         return F.cross_entropy(out, yb) * gamma + distill_kl(out, C.outputs(teacher, xb), T) * alpha
       end)
-      done = done + k
+      done = done + n
     end
   end
   return finish(fn, s, m, loss, done)
@@ -192,16 +207,16 @@ for _, d in ipairs {
     "the oracle: a fresh model_fn(gen) trained on retain only (Adam, as most training recipes); returns model, info" },
   { "finetune", "unlearn.finetune(model, forget, retain, {steps=100, lr=0.01, momentum=0.9, ...})",
     "FT: descent on retain only, SGD as UUEF's FT.py; returns a new model, info" },
-  { "gradient_ascent", "unlearn.gradient_ascent(model, forget, [retain], {steps=50, lr=1e-3, momentum=0.9, ...})",
+  { "gradient_ascent", "unlearn.gradient_ascent(model, forget, [retain], {steps=100, lr=1e-3, optim=\"adam\", stop_acc=nil, ...})",
     "GA: ascent on the forget set's cross-entropy (open-unlearning GradAscent); returns a new model, info" },
-  { "graddiff", "unlearn.graddiff(model, forget, retain, {gamma=1, alpha=1, steps=100, lr=1e-3, ...})",
+  { "graddiff", "unlearn.graddiff(model, forget, retain, {gamma=1, alpha=1, steps=100, lr=1e-3, optim=\"adam\", stop_acc=nil, ...})",
     "GradDiff: gamma·(-CE forget) + alpha·CE retain (open-unlearning defaults); returns a new model, info" },
   { "random_label", "unlearn.random_label(model, forget, [retain], {alpha=1, steps=100, lr=0.01, num_classes=, ...})",
     "RL: forget relabelled with random other classes, descent on it + alpha·CE retain (UUEF RL.py); returns model, info" },
-  { "npo", "unlearn.npo(model, forget, [retain], {beta=0.1, gamma=1, alpha=1, steps=100, lr=1e-3, ...})",
+  { "npo", "unlearn.npo(model, forget, [retain], {beta=0.1, gamma=1, alpha=1, steps=100, lr=1e-3, optim=\"adam\", stop_acc=nil, ...})",
     "NPO (Zhang et al. 2024): (2/β)·softplus(β·(log p_θ - log p_ref)) on forget + alpha·CE retain (open-unlearning defaults)" },
-  { "scrub", "unlearn.scrub(model, forget, retain, {T=4, gamma=0.99, alpha=0.001, rounds=5, msteps=2, steps=100, max_steps=steps/2, lr=5e-4, ...})",
-    "SCRUB (Kurmanji et al. 2023): max KL(teacher‖student) on forget, min gamma·CE+alpha·KL on retain (original defaults)" },
+  { "scrub", "unlearn.scrub(model, forget, retain, {T=4, gamma=0.99, alpha=0.001, rounds=5, msteps=2, steps=100, max_steps=steps/2, lr=1e-3, optim=\"adam\", stop_acc=nil, ...})",
+    "SCRUB (Kurmanji et al. 2023): max KL(teacher‖student) on forget, min gamma·CE+alpha·KL on retain (T, gamma, alpha, msteps of the original code)" },
 } do sonde.doc("unlearn." .. d[1], d[2], d[3]) end
 
 return M

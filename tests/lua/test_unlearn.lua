@@ -98,6 +98,19 @@ T.test("gradient ascent: more steps forget more", function()
   T.ok(b < a, string.format("5 steps %.3f, 100 steps %.3f", a, b))
 end)
 
+T.test("stop_acc: the ascent methods stop once a forget batch is all misclassified", function()
+  for _, name in ipairs { "gradient_ascent", "graddiff", "npo" } do
+    local m, info = unlearn[name](model, forget, retain, { steps = 400, stop_acc = 0 })
+    local _, full = unlearn[name](model, forget, retain, { steps = 400 })
+    T.ok(info.steps < 400, name .. " stopped after " .. info.steps)
+    T.eq(full.steps, 400)
+    T.ok(C.accuracy(m, forget) < 0.2, name .. " forget acc " .. C.accuracy(m, forget))
+  end
+  local _, s = unlearn.scrub(model, forget, retain, { steps = 10, max_steps = 400, stop_acc = 0 })
+  T.ok(s.steps < 410, "scrub max steps stopped: " .. s.steps)
+  T.raises(function() unlearn.npo(model, forget, nil, { stop_acc = -1 }) end, "unlearn.npo: stop_acc must be a number >= 0")
+end)
+
 T.test("NPO's loss is (2/beta) softplus(beta r): at the start r = 0, so 2 log 2 / beta", function()
   local _, info = unlearn.npo(model, forget, nil, { steps = 1, lr = 0, beta = 0.5, alpha = 0 })
   T.near(info.loss, 2 * math.log(2) / 0.5, 1e-6)
