@@ -20,6 +20,7 @@ void sd_lbfgs_defaults(sd_lbfgs_opts *o) {
   o->max_ls = 20;
   o->gtol = 1e-5;
   o->ftol = 2.220446049250313e-09;
+  o->refine = NULL;
 }
 
 const char *sd_lbfgs_stop_name(sd_lbfgs_stop s) {
@@ -138,6 +139,15 @@ accept:
   return SD_OK;
 }
 
+/* f and g at w again, after the objective was refined */
+static sd_status reevaluate(line *l, const double *w, double *f, double *g) {
+  l->n_eval++;
+  sd_status st = l->fn(w, f, g, l->ctx);
+  if (st == SD_OK && !isfinite(*f))
+    st = sd_error(SD_EARG, "lbfgs: the refined objective is not finite");
+  return st;
+}
+
 sd_status sd_lbfgs(int64_t n, double *w, sd_lbfgs_fn fn, void *ctx, const sd_lbfgs_opts *o,
                    sd_lbfgs_result *r) {
   if (n < 1 || o->m < 1 || o->max_ls < 1 || o->max_iter < 0)
@@ -186,6 +196,7 @@ sd_status sd_lbfgs(int64_t n, double *w, sd_lbfgs_fn fn, void *ctx, const sd_lbf
     st = search(&l, f, dphi0, a0, o->max_ls, &fnew, &ok);
     if (st != SD_OK) break;
     if (ok == 0) {
+      if (o->refine && o->refine(ctx)) { st = reevaluate(&l, w, &f, g); continue; }
       if (hist > 0) { hist = 0; continue; } /* retry once along -g */
       r->stop = SD_LBFGS_LINESEARCH;
       break;
@@ -204,6 +215,7 @@ sd_status sd_lbfgs(int64_t n, double *w, sd_lbfgs_fn fn, void *ctx, const sd_lbf
     f = fnew;
     r->n_iter++;
     if ((fold - f) / fmax(fmax(fabs(fold), fabs(f)), 1.0) <= o->ftol) {
+      if (o->refine && o->refine(ctx)) { st = reevaluate(&l, w, &f, g); continue; }
       r->gmax = amax(n, g);
       r->stop = SD_LBFGS_FTOL;
       break;

@@ -252,6 +252,17 @@ static sd_status objective(const double *w, double *f, double *g, void *ctx) {
   return SD_OK;
 }
 
+/* f32 products evaluate f to about 1e-7 relative: a stop on the relative
+   decrease (or a failed line search) is their noise, not convergence. The
+   run then goes on with f64 products (blocks of X converted on the fly), as
+   scikit-learn computes throughout. */
+static bool refine(void *ctx) {
+  lr_problem *p = ctx;
+  if (p->e.pdt == SD_F64) return false;
+  p->e.pdt = SD_F64, p->e.pes = 8;
+  return true;
+}
+
 static int64_t nparams(const lr_problem *p) {
   return p->e.nw * p->e.d + (p->fit_intercept ? p->e.nw : 0);
 }
@@ -287,19 +298,8 @@ sd_status sd_logistic_fit(const sd_tensor *X, const sd_tensor *y, const sd_tenso
   sd_lbfgs_defaults(&lo);
   lo.max_iter = o->max_iter;
   lo.gtol = o->tol / (double)p.e.n; /* scikit-learn's tol is on the summed objective */
+  lo.refine = refine;
   st = sd_lbfgs(np, sd_data(w), objective, &p, &lo, r);
-  /* f32 products evaluate f to about 1e-7: a stop on the relative decrease
-     (or a failed line search) is their noise, not convergence. Polish the
-     fit with f64 products from there, as scikit-learn computes throughout. */
-  if (st == SD_OK && p.e.pdt == SD_F32 &&
-      (r->stop == SD_LBFGS_FTOL || r->stop == SD_LBFGS_LINESEARCH)) {
-    sd_lbfgs_result r2;
-    p.e.pdt = SD_F64, p.e.pes = 8;
-    lo.max_iter = o->max_iter - r->n_iter;
-    st = sd_lbfgs(np, sd_data(w), objective, &p, &lo, &r2);
-    r2.n_iter += r->n_iter, r2.n_eval += r->n_eval;
-    *r = r2;
-  }
   if (st != SD_OK) goto done;
   const double *wv = sd_data(w);
   for (int64_t j = 0; j < nw * d; j++) sd_set_ptr(p.e.xdt, (char *)sd_data(*coef) + j * p.e.xes, wv[j]);

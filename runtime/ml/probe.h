@@ -25,6 +25,10 @@ typedef struct sd_lbfgs_opts {
   int max_ls;     /* evaluations per line search (20) */
   double gtol;    /* on max |g_i| */
   double ftol;    /* on the relative decrease (scipy: 2.220446049250313e-09) */
+  /* NULL, or called where the run would stop on ftol or a failed line
+     search: true when it made the objective more precise (f32 products to
+     f64, say); the run then goes on from w, re-evaluated, with its memory. */
+  bool (*refine)(void *ctx);
 } sd_lbfgs_opts;
 
 typedef enum {
