@@ -66,6 +66,20 @@ T.test("conformal: APS scores are the mass of classes ranked at or above y", fun
   T.eq(cp2.k, 2); T.near(cp2.qhat, 1.0, 1e-12)  -- scores 1.0 and .6 (class 1 after class 3's .6... then .2 -> .8?)
 end)
 
+T.test("conformal: randomized APS is seeded and covers", function()
+  local X, y = blobs(3000, 4, 5, 2)
+  local p = fit(X:narrow(1, 1, 1000), y:narrow(1, 1, 1000))
+  local Xc, yc, Xt, yt = X:narrow(1, 1001, 1000), y:narrow(1, 1001, 1000), X:narrow(1, 2001, 1000), y:narrow(1, 2001, 1000)
+  local a = probe.conformal(p, Xc, yc, { alpha = 0.1, score = "aps", randomized = true, seed = 5 })
+  local b = probe.conformal(p, Xc, yc, { alpha = 0.1, score = "aps", randomized = true, seed = 5 })
+  T.eq(a.qhat, b.qhat)
+  T.eq(a:predict_set(Xt):tolist(), b:predict_set(Xt):tolist())
+  local c = a:coverage(Xt, yt)
+  T.ok(c.coverage >= 0.9 - 3 * math.sqrt(0.09 / 1000), "coverage " .. c.coverage)
+  local plain = probe.conformal(p, Xc, yc, { alpha = 0.1, score = "aps" }):coverage(Xt, yt)
+  T.ok(c.size <= plain.size + 1e-12, "randomized sets are no larger on average here")
+end)
+
 T.test("conformal: three-way output of a binary probe", function()
   local f = function(X) local p = X:select(2, 1):to("f64") return tensor.stack({ 1 - p, p }, 2) end
   local g = tensor.generator(4)
