@@ -22,7 +22,8 @@ for (let i = 0; i < args.length; i++) {
 }
 const nm = path.resolve(opt.modules || __dirname, 'node_modules');
 // resolve the packages as if required from DIR (their "exports" maps apply)
-const { Parser, Language, Query } = require('module').createRequire(path.join(nm, '..', 'package.json'))('web-tree-sitter');
+const TS = require('module').createRequire(path.join(nm, '..', 'package.json'))('web-tree-sitter');
+const { Parser, Language, Query } = TS;
 const luaDir = path.join(nm, '@tree-sitter-grammars', 'tree-sitter-lua');
 const queries = path.join(__dirname, 'queries');
 
@@ -154,7 +155,10 @@ function checkFile(file, parser, hl, documented) {
 (async () => {
   await Parser.init();
   const lang = await Language.load(path.join(luaDir, 'tree-sitter-lua.wasm'));
-  check(lang.abiVersion >= 13, `the Lua grammar loads (ABI ${lang.abiVersion})`);
+  const [lo, hi] = [TS.MIN_COMPATIBLE_VERSION, TS.LANGUAGE_VERSION];
+  check(lang.abiVersion >= lo && lang.abiVersion <= hi,
+    `the Lua grammar's ABI ${lang.abiVersion} is within web-tree-sitter's ${lo}..${hi}`);
+  console.log(`abi: grammar ${lang.abiVersion}, web-tree-sitter ${lo}..${hi}`);
   const parser = new Parser();
   parser.setLanguage(lang);
   const read = f => fs.readFileSync(f, 'utf8');
