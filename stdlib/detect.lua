@@ -44,7 +44,13 @@ function Detector:threshold(o)
     error("threshold: contamination must be in (0, 0.5), got " .. tostring(c), 2)
   end
   local s = self.state.train_scores
-  if not s then error("threshold: this detector kept no training scores", 2) end
+  if not s and self.train then -- computed on first use (iforest)
+    s = self:score(self.train)
+    self.state.train_scores = s
+  elseif not s and o and o.data then
+    s = self:score(o.data)
+  end
+  if not s then error("threshold: no training scores; pass {data=training rows}", 2) end
   local v = s:to("f64"):sort()
   local n = v:numel()
   local pos = (1 - c) * (n - 1) + 1
@@ -101,15 +107,17 @@ end
 
 -- --- kNN (distance to the k nearest training rows, exact by GEMM) ---
 
--- the k smallest distances of each row of x to the rows of bank, by chunks
+-- the k smallest distances of each row of x to the rows of bank (ascending)
+-- and their 1-based rows: the C kernel (GEMM + heap) up to k = 64, else
+-- cdist + topk by chunks of rows
 local function knn_dist(x, bank, k, chunk)
-  local n, out = x:size(1), {}
+  if k <= 64 then return K.knn(x, bank, k) end
+  local n, ds, is = x:size(1), {}, {}
   for a = 1, n, chunk do
     local c = math.min(chunk, n - a + 1)
-    local d = x:narrow(1, a, c):cdist(bank)
-    out[#out + 1] = (d:topk(k, 2, { largest = false }))
+    ds[#ds + 1], is[#is + 1] = x:narrow(1, a, c):cdist(bank):topk(k, 2, { largest = false })
   end
-  return #out == 1 and out[1] or tensor.cat(out, 1)
+  return tensor.cat(ds, 1), tensor.cat(is, 1)
 end
 M._knn_dist = knn_dist
 
@@ -235,7 +243,7 @@ function M.iforest(train, o)
   opts.psi = math.min(opts.max_samples, train:size(1))
   local nodes, roots = K.iforest_fit(train, opts.n_trees, opts.max_samples, opts.seed)
   local d = new("iforest", opts, { nodes = nodes, roots = roots }, iforest_score)
-  d.state.train_scores = iforest_score(d, train)
+  d.train = train -- its scores are made by the first d:threshold (not saved)
   return d
 end
 
@@ -246,17 +254,10 @@ local function lof_score(self, x)
   local st, k = self.state, self.opts.k
   local bank = st.bank
   local n = x:size(1)
-  local out = {}
-  for a = 1, n, self.opts.chunk do
-    local c = math.min(self.opts.chunk, n - a + 1)
-    local dist, idx = x:narrow(1, a, c):to(bank:dtype()):cdist(bank):topk(k, 2, { largest = false })
-    local kd = st.kdist:index_select(1, idx:flatten()):view(c, k)
-    local reach = tensor.maximum(dist:to("f64"), kd)
-    local lrd = reach:mean(2):add(1e-10):reciprocal()
-    local lrd_nb = st.lrd:index_select(1, idx:flatten()):view(c, k)
-    out[#out + 1] = lrd_nb:mean(2):div(lrd)
-  end
-  return #out == 1 and out[1] or tensor.cat(out, 1)
+  local dist, idx = knn_dist(x:to(bank:dtype()), bank, k, self.opts.chunk)
+  local kd = st.kdist:index_select(1, idx:flatten()):view(n, k)
+  local lrd = tensor.maximum(dist:to("f64"), kd):mean(2):add(1e-10):reciprocal()
+  return st.lrd:index_select(1, idx:flatten()):view(n, k):mean(2):div(lrd)
 end
 kinds.lof = function(state, opts) return new("lof", opts, state, lof_score) end
 
@@ -268,13 +269,8 @@ function M.lof(train, o)
   local bank = train:contiguous()
   local k = opts.k
   -- neighbours of each training row without itself
-  local dists, idxs = {}, {}
-  for a = 1, n, opts.chunk do
-    local c = math.min(opts.chunk, n - a + 1)
-    local dist, idx = bank:narrow(1, a, c):cdist(bank):topk(k + 1, 2, { largest = false })
-    dists[#dists + 1], idxs[#idxs + 1] = dist:narrow(2, 2, k), idx:narrow(2, 2, k)
-  end
-  local dist, idx = tensor.cat(dists, 1):to("f64"), tensor.cat(idxs, 1)
+  local dist, idx = knn_dist(bank, bank, k + 1, opts.chunk)
+  dist, idx = dist:narrow(2, 2, k):to("f64"), idx:narrow(2, 2, k)
   local kdist = dist:select(2, k):contiguous()
   local reach = tensor.maximum(dist, kdist:index_select(1, idx:flatten()):view(n, k))
   local lrd = reach:mean(2):add(1e-10):reciprocal()
@@ -488,7 +484,7 @@ for _, d in ipairs {
   { "load", "detect.load(path)", "a detector written by d:save(path), of whatever kind" },
 } do sonde.doc("detect." .. d[1], d[2], d[3]) end
 sonde.doc("Detector:score", "d:score(X)", "one score per row of X, higher = more anomalous")
-sonde.doc("Detector:threshold", "d:threshold{contamination=0.1}", "the (1 - contamination) quantile of the training scores (PyOD's threshold_)")
+sonde.doc("Detector:threshold", "d:threshold{contamination=0.1, data=}", "the (1 - contamination) quantile of the training scores (PyOD's threshold_); data= scores those rows instead when none are kept")
 sonde.doc("Detector:predict", "d:predict(X, {contamination=0.1})", "1 where d:score(X) exceeds the threshold, else 0 (i64)")
 sonde.doc("Detector:image_scores", "d:image_scores(maps)", "patch detectors: the maximum of each anomaly map, one score per image")
 sonde.doc("Detector:save", "d:save(path)", "write the fitted detector (kind, options, tensors) atomically; detect.load reads it")

@@ -45,6 +45,13 @@ sd_status sd_rank_fpr_at_tpr(const sd_tensor *s, const sd_tensor *y, double t, s
 sd_status sd_rank_tpr_at_fpr(const sd_tensor *s, const sd_tensor *y, double x, bool strict,
                              double *out);
 
+/* --- nearest neighbours (detect_knn.c) --- */
+
+/* The k (<= 64) nearest bank rows of each row of x, by GEMM then exact
+   recomputation: dist [n,k] ascending (f32, or f64 if either is f64) and
+   idx [n,k] (1-based bank rows, ties by position). */
+sd_status sd_knn(const sd_tensor *x, const sd_tensor *bank, int64_t k, sd_tensor **dist, sd_tensor **idx);
+
 /* --- isolation forest (detect_iforest.c) --- */
 
 /* Grows n_trees trees on max_samples rows each (fewer when n is smaller),

@@ -95,10 +95,14 @@ static void grow_task(int64_t begin, int64_t end, void *ctx) {
     words w = {.at = 256};
     sd_gen_init(&w.g, j->seed, (uint64_t)t);
     int64_t *idx = j->scratch + t * (j->psi + j->d), *feat = idx + j->psi;
-    /* selection sampling (Knuth's algorithm S): psi of n rows, no repeats */
+    /* Floyd's sampling: psi distinct rows of n, in psi draws */
     int64_t got = 0;
-    for (int64_t i = 0; i < j->n && got < j->psi; i++)
-      if (unit(&w) * (double)(j->n - i) < (double)(j->psi - got)) idx[got++] = i;
+    for (int64_t c = j->n - j->psi; c < j->n; c++) {
+      int64_t r = (int64_t)(unit(&w) * (double)(c + 1)), k = 0;
+      while (k < got && idx[k] != r) k++;
+      idx[got] = k < got ? c : r; /* r taken already: c, which no draw reached yet */
+      got++;
+    }
     j->count[t] = 0;
     grow(j, &w, j->nodes + t * 4 * (2 * j->psi - 1), &j->count[t], idx, j->psi, 0, feat);
   }
@@ -156,7 +160,7 @@ sd_tensor *sd_iforest_fit(const sd_tensor *x, int64_t n_trees, int64_t max_sampl
 }
 
 typedef struct {
-  const double *x, *nodes;
+  const double *x, *nodes, *leaf_c; /* leaf_c: c(leaf size) per node */
   const int64_t *roots;
   int64_t d, n_trees;
   double cpsi;
@@ -175,7 +179,7 @@ static void score_task(int64_t begin, int64_t end, void *ctx) {
         nd = j->nodes + 4 * (int64_t)(xi[(int64_t)nd[0]] <= nd[1] ? nd[2] : nd[3]);
         depth++;
       }
-      h += depth + sd_iforest_c(nd[1]);
+      h += depth + j->leaf_c[(nd - j->nodes) / 4];
     }
     j->out[i] = exp2(-(h / (double)j->n_trees) / j->cpsi);
   }
@@ -215,11 +219,14 @@ sd_tensor *sd_iforest_score(const sd_tensor *nodes, const sd_tensor *roots, cons
   sd_tensor *x64 = sd_to_dtype(x, SD_F64);
   xc = x64 ? sd_contiguous(x64) : NULL;
   sd_release(x64);
-  out = xc ? sd_empty(SD_F64, 1, &x->shape[0]) : NULL;
+  double *leaf_c = xc ? sd_malloc((size_t)m * sizeof *leaf_c) : NULL;
+  out = leaf_c ? sd_empty(SD_F64, 1, &x->shape[0]) : NULL;
   if (out) {
-    score_job j = {sd_data(xc), nd, rv, x->shape[1], T, sd_iforest_c((double)psi), sd_data(out)};
+    for (int64_t k = 0; k < m; k++) leaf_c[k] = nd[4 * k] < 0 ? sd_iforest_c(nd[4 * k + 1]) : 0;
+    score_job j = {sd_data(xc), nd, leaf_c, rv, x->shape[1], T, sd_iforest_c((double)psi), sd_data(out)};
     sd_parallel_for(x->shape[0], 64, score_task, &j);
   }
+  if (leaf_c) sd_free(leaf_c, (size_t)m * sizeof *leaf_c);
 done:
   sd_release(nc); sd_release(rc); sd_release(xc);
   return out;

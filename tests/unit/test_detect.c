@@ -205,6 +205,38 @@ START_TEST(iforest_c_and_forest) {
 }
 END_TEST
 
+START_TEST(knn_matches_brute_force) {
+  int64_t sx[2] = {300, 7}, sb[2] = {500, 7};
+  sd_tensor *x = sd_empty(SD_F64, 2, sx), *b = sd_empty(SD_F64, 2, sb), *d, *i;
+  uint64_t st = 17;
+  double *xv = sd_data(x), *bv = sd_data(b);
+  for (int64_t k = 0; k < 300 * 7; k++) xv[k] = (double)(lcg(&st) % 1000) / 100;
+  for (int64_t k = 0; k < 500 * 7; k++) bv[k] = (double)(lcg(&st) % 1000) / 100;
+  memcpy(xv, bv + 7 * 42, 7 * sizeof *xv); /* query 0 is bank row 43 */
+  ck_assert_int_eq(sd_knn(x, b, 5, &d, &i), SD_OK);
+  const double *dv = sd_data(d);
+  const int64_t *iv = sd_data(i);
+  ck_assert(dv[0] == 0 && iv[0] == 43);
+  for (int64_t r = 0; r < 300; r++) {
+    double best[5] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+    for (int64_t q = 0; q < 500; q++) { /* the 5 smallest by insertion */
+      double s = 0;
+      for (int64_t c = 0; c < 7; c++) s += (xv[r * 7 + c] - bv[q * 7 + c]) * (xv[r * 7 + c] - bv[q * 7 + c]);
+      s = sqrt(s);
+      for (int a = 0; a < 5; a++) if (s < best[a]) { double t = best[a]; best[a] = s; s = t; }
+    }
+    for (int a = 0; a < 5; a++) ck_assert_msg(fabs(dv[r * 5 + a] - best[a]) < 1e-12, "row %lld", (long long)r);
+  }
+  /* ties by position, transposed input, errors */
+  sd_tensor *xt = sd_transpose(b, 0, 1), *bad, *bad2;
+  ck_assert_int_ne(sd_knn(xt, b, 1, &bad, &bad2), SD_OK);
+  ck_assert_int_ne(sd_knn(x, b, 0, &bad, &bad2), SD_OK);
+  ck_assert_int_ne(sd_knn(x, b, 65, &bad, &bad2), SD_OK);
+  ck_assert_ptr_null(bad);
+  sd_release(x); sd_release(b); sd_release(d); sd_release(i); sd_release(xt);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("detect");
   TCase *tc = tcase_create("rank");
@@ -215,6 +247,7 @@ int main(void) {
   tcase_add_test(tc, errors);
   tcase_add_test(tc, threads_do_not_change_results);
   tcase_add_test(tc, iforest_c_and_forest);
+  tcase_add_test(tc, knn_matches_brute_force);
   suite_add_tcase(s, tc);
   return unit_run(s);
 }
