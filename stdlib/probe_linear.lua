@@ -202,9 +202,185 @@ function M.logistic(X, y, opts)
   }, Logistic)
 end
 
+-- --- closed forms: ridge, lda, mass_mean ------------------------------------------
+
+-- class means [K, d] (f64) of X at class numbers inv with counts
+local function class_means(X, inv, counts)
+  local K = counts:numel()
+  local M = tensor.zeros(K, X:size(2), { dtype = "f64" }):index_add_(1, inv, X:to("f64"))
+  return M / counts:to("f64"):view(K, 1)
+end
+
+-- pooled within-class covariance (1/n) sum_i (x_i - mu_y_i)(x_i - mu_y_i)^T, f64
+local function pooled_cov(X, inv, M)
+  local C = X:to("f64") - M:index_select(1, inv)
+  return C:t():matmul(C) / X:size(1)
+end
+
+-- pseudo-inverse of a symmetric matrix: eigenvalues <= atol dropped
+local function pinv_sym(S, atol)
+  local w, V = S:eigh()
+  local inv = tensor.where(w:gt(atol), w:reciprocal(), 0)
+  return (V * inv:view(1, -1)):matmul(V:t())
+end
+
+local Ridge = subclass("probe.ridge")
+
+-- predictions [n] (one target) or [n, m]
+function Ridge:predict(X)
+  local z = self:_X(X):matmul(self.coef:t()) + self.intercept
+  if not self.multi then return z:select(2, 1) end
+  return z
+end
+Ridge.decision_function = Ridge.predict
+
+-- R^2 of the predictions, averaged over the targets (scikit-learn's score)
+function Ridge:score(X, Y)
+  local P = self:predict(X)
+  if not tensor.is_tensor(Y) then Y = tensor.new(Y) end
+  Y = Y:to("f64"):view(P:size(1), -1)
+  P = P:to("f64"):view(P:size(1), -1)
+  local ss_res = (Y - P):square():sum(1)
+  local ss_tot = (Y - Y:mean(1, true)):square():sum(1)
+  local r2 = 1 - ss_res / ss_tot
+  return r2:mean():item()
+end
+
+function Ridge:direction(j)
+  local W = self.coef
+  if W:size(1) == 1 then return W:select(1, 1) / W:norm():item() end
+  if j == nil then return W / W:norm(2, 2, true) end
+  return W:select(1, j) / W:select(1, j):norm():item()
+end
+
+function Ridge:__tostring()
+  return string.format("probe.ridge(%d targets, %d features, alpha=%g)", self.coef:size(1), self.coef:size(2), self.alpha)
+end
+
+-- Minimises |Y - X W^T - b|^2 + alpha |W|^2 (scikit-learn's Ridge). With an
+-- intercept X and Y are centred first. One eigendecomposition serves every
+-- alpha: of the Gram X^T X when n >= d, else of the kernel X X^T.
+function M.ridge(X, Y, opts)
+  local fn = "probe.ridge"
+  opts = check_opts(fn, opts, { alpha = true, fit_intercept = true })
+  check_X(fn, X)
+  local n, d = X:size(1), X:size(2)
+  if type(Y) == "table" and not tensor.is_tensor(Y) then Y = tensor.new(Y) end
+  if not tensor.is_tensor(Y) or (Y:dim() ~= 1 and Y:dim() ~= 2) then
+    error(fn .. ": Y must be a 1-d or 2-d tensor (or a list) of targets", 2)
+  end
+  if Y:size(1) ~= n then error(string.format("%s: Y has %d rows but X has %d", fn, Y:size(1), n), 2) end
+  local alphas = opts.alpha == nil and { 1.0 } or opts.alpha
+  local single = type(alphas) == "number"
+  if single then alphas = { alphas } end
+  if type(alphas) ~= "table" or #alphas == 0 then error(fn .. ": alpha must be a number or a list of numbers", 2) end
+  for _, a in ipairs(alphas) do check_number(fn, "alpha", a, 0) end
+  local multi = Y:dim() == 2
+  local Xd, Yd = X:to("f64"), Y:to("f64"):view(n, -1)
+  local xm, ym = tensor.zeros(1, d, { dtype = "f64" }), tensor.zeros(1, Yd:size(2), { dtype = "f64" })
+  if opts.fit_intercept ~= false then
+    xm, ym = Xd:mean(1, true), Yd:mean(1, true)
+    Xd, Yd = Xd - xm, Yd - ym
+  end
+  -- W^T = V diag(1/(w + alpha)) V^T X^T Y (Gram), or X^T U diag(1/(w + alpha)) U^T Y (kernel)
+  local gram = n >= d
+  local w, V = (gram and Xd:t():matmul(Xd) or Xd:matmul(Xd:t())):eigh()
+  w = w:clamp(0)
+  local VtR = V:t():matmul(gram and Xd:t():matmul(Yd) or Yd)
+  local out = {}
+  for i, a in ipairs(alphas) do
+    local s = (w + a):reciprocal()
+    if a == 0 then s = tensor.where(w:gt(w:amax():item() * 1e-12), w:reciprocal(), 0) end
+    local Wt = V:matmul(VtR * s:view(-1, 1))
+    if not gram then Wt = Xd:t():matmul(Wt) end
+    local coef = Wt:t():contiguous()
+    local b = ym - xm:matmul(Wt)
+    out[i] = setmetatable({
+      coef = coef:to(X:dtype()), intercept = b:view(-1):to(X:dtype()), alpha = a, multi = multi,
+    }, Ridge)
+  end
+  return single and out[1] or out
+end
+
+local Lda = subclass("probe.lda")
+Lda.predict_proba = Logistic.predict_proba
+
+-- scikit-learn's LinearDiscriminantAnalysis(solver="lsqr"): shared covariance
+-- Sigma (pooled, 1/n), coef_k = Sigma^+ mu_k, intercept_k = -mu_k^T coef_k / 2
+-- + log prior_k; binary: the difference of the two rows.
+function M.lda(X, y, opts)
+  local fn = "probe.lda"
+  opts = check_opts(fn, opts, { shrinkage = true, priors = true })
+  check_X(fn, X)
+  y = check_y(fn, y, X:size(1))
+  local classes, inv, counts = encode(fn, y)
+  local K, d = classes:numel(), X:size(2)
+  local Mu = class_means(X, inv, counts)
+  local S = pooled_cov(X, inv, Mu)
+  local g = opts.shrinkage
+  if g ~= nil then
+    check_number(fn, "shrinkage", g, 0)
+    if g > 1 then error(fn .. ": shrinkage must be in [0, 1]", 2) end
+    local mu = S:diagonal():sum():item() / d
+    S = S * (1 - g) + tensor.eye(d, { dtype = "f64" }) * (g * mu)
+  end
+  local priors = counts:to("f64") / X:size(1)
+  if opts.priors ~= nil then
+    priors = tensor.new(opts.priors, { dtype = "f64" })
+    if priors:numel() ~= K then error(string.format("%s: priors needs %d values (one per class)", fn, K), 2) end
+    priors = priors / priors:sum()
+  end
+  local C = tensor.lstsq(S, Mu:t()):t()                   -- [K, d]
+  local b = (Mu * C):sum(2) * -0.5 + priors:log()
+  if K == 2 then
+    C = (C:select(1, 2) - C:select(1, 1)):view(1, d)
+    b = (b[2] - b[1]):view(1)
+  end
+  return setmetatable({ coef = C:to(X:dtype()):contiguous(), intercept = b:to(X:dtype()), classes = classes,
+    priors = priors, means = Mu:to(X:dtype()) }, Lda)
+end
+
+local MassMean = subclass("probe.mass_mean")
+
+-- sigmoid of the score: monotone in it, not calibrated
+function MassMean:predict_proba(X)
+  local p = self:decision_function(X):sigmoid()
+  return tensor.stack({ 1 - p, p }, 2)
+end
+
+-- theta = mu_pos - mu_neg (positive: the second class); whiten: theta =
+-- Sigma^+ (mu_pos - mu_neg) with Sigma the pooled within-class covariance
+-- and eigenvalues <= atol dropped (Marks & Tegmark's "iid" mass-mean probe);
+-- the intercept puts the boundary halfway between the class means.
+function M.mass_mean(X, y, opts)
+  local fn = "probe.mass_mean"
+  opts = check_opts(fn, opts, { whiten = true, atol = true, fit_intercept = true })
+  check_X(fn, X)
+  y = check_y(fn, y, X:size(1))
+  local classes, inv, counts = encode(fn, y)
+  if classes:numel() ~= 2 then
+    error(string.format("%s: y must have two classes, got %d", fn, classes:numel()), 2)
+  end
+  local Mu = class_means(X, inv, counts)
+  local theta = Mu[2] - Mu[1]
+  if opts.whiten then
+    local atol = check_number(fn, "atol", opts.atol or 1e-3, 0)
+    theta = pinv_sym(pooled_cov(X, inv, Mu), atol):mv(theta)
+  end
+  local b = opts.fit_intercept == false and 0 or -0.5 * (Mu[1] + Mu[2]):dot(theta):item()
+  return setmetatable({ coef = theta:view(1, -1):to(X:dtype()), intercept = tensor.new({ b }):to(X:dtype()),
+    classes = classes, whiten = opts.whiten and true or false }, MassMean)
+end
+
 for _, d in ipairs {
   { "logistic", "probe.logistic(X, y, {l2=1/n, C=, fit_intercept=true, class_weight=nil|\"balanced\"|{[label]=w}, max_iter=100, tol=1e-4})",
     "L2 logistic regression by L-BFGS: mean cross-entropy + l2/2 |W|^2 (= scikit-learn's C = 1/(l2 n)); binary or multinomial" },
+  { "ridge", "probe.ridge(X, Y, {alpha=1 | {a1, a2, ...}, fit_intercept=true})",
+    "ridge regression |Y - XW^T - b|^2 + alpha |W|^2 (scikit-learn's Ridge), Y [n] or [n, m]; a list of alphas gives a list of probes from one eigendecomposition" },
+  { "lda", "probe.lda(X, y, {shrinkage=nil|0..1, priors=})",
+    "linear discriminant analysis with the pooled covariance (scikit-learn's solver=\"lsqr\"): coef_k = Sigma^+ mu_k" },
+  { "mass_mean", "probe.mass_mean(X, y, {whiten=false, atol=1e-3, fit_intercept=true})",
+    "mass-mean probe: direction mu_pos - mu_neg (whiten: Sigma^+ times it, pooled covariance), boundary halfway between the means" },
 } do sonde.doc("probe." .. d[1], d[2], d[3]) end
 
 for _, d in ipairs {

@@ -73,6 +73,18 @@ case("binbal", B, by, Bt, byt, { l2 = 0.02, class_weight = "balanced", max_iter 
 case("bintab", B, by, Bt, byt, { l2 = 0.02, class_weight = { [3] = 2.5 }, max_iter = 1000 })
 case("pixdef", X, y, Xt, yt, {})
 case("hiddef", H, y, Ht, yt, {})
+-- ridge: one-hot targets, three alphas from one eigendecomposition
+local Y1 = tensor.one_hot(y, 10):to("f32")
+for i, r in ipairs(probe.ridge(X, Y1, { alpha = { 0.1, 10, 1000 } })) do
+  res["ridge" .. i .. "_coef"], res["ridge" .. i .. "_b"] = r.coef:to("f64"), r.intercept:to("f64")
+end
+res.ridge_r2 = tensor.new({ probe.ridge(X, Y1, { alpha = 10 }):score(Xt, tensor.one_hot(yt, 10)) }, { dtype = "f64" })
+local l1 = probe.lda(X, y, { shrinkage = 0.1 })
+local l2 = probe.lda(Hc, y)
+local l3 = probe.lda(B, by, { shrinkage = 0.05 })
+res.lda1_coef, res.lda1_b = l1.coef:to("f64"), l1.intercept:to("f64")
+res.lda2_coef, res.lda2_b = l2.coef:to("f64"), l2.intercept:to("f64")
+res.lda3_coef, res.lda3_b = l3.coef:to("f64"), l3.intercept:to("f64")
 data.save_npz(dir .. "/r.npz", res)
 LUA
 
@@ -110,5 +122,23 @@ for name, d, l2, opts, coef in cases:
         rel = np.abs(W - m.coef_).max() / np.abs(m.coef_).max()
         relb = np.abs(b - m.intercept_).max() / max(np.abs(m.intercept_).max(), 1e-12) if opts.get("fit_intercept", True) else 0
         check(rel <= 1e-3 and relb <= 1e-2, "%-7s coef rel. difference %.2e, intercept %.2e" % (name, rel, relb))
+from sklearn.linear_model import Ridge
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis as LDA
+X, y = r["X"].astype(np.float64), r["y"]
+Y1 = np.eye(10)[y - 1]
+for i, a in enumerate((0.1, 10, 1000)):
+    m = Ridge(alpha=a).fit(X, Y1)
+    W, b = r["ridge%d_coef" % (i + 1)], r["ridge%d_b" % (i + 1)]
+    rel = np.abs(W - m.coef_).max() / np.abs(m.coef_).max()
+    check(rel <= 1e-4 and np.abs(b - m.intercept_).max() <= 1e-4, "ridge alpha=%g coef rel. difference %.2e" % (a, rel))
+m = Ridge(alpha=10).fit(X, Y1)
+r2 = m.score(r["Xt"].astype(np.float64), np.eye(10)[r["yt"] - 1])
+check(abs(r2 - r["ridge_r2"][0]) <= 1e-4, "ridge R^2 sonde %.5f sklearn %.5f" % (r["ridge_r2"][0], r2))
+for name, d, lab, shr in (("lda1", "X", "y", 0.1), ("lda2", "Hc", "y", None), ("lda3", "B", "by", 0.05)):
+    m = LDA(solver="lsqr", shrinkage=shr).fit(r[d].astype(np.float64), r[lab])
+    W, b = r[name + "_coef"], r[name + "_b"]
+    rel = np.abs(W - m.coef_).max() / np.abs(m.coef_).max()
+    relb = np.abs(b - m.intercept_).max() / np.abs(m.intercept_).max()
+    check(rel <= 1e-3 and relb <= 1e-3, "%s coef rel. difference %.2e, intercept %.2e" % (name, rel, relb))
 print("TALLY %d passed, %d failed" % (passed, failed))
 PY
