@@ -80,6 +80,16 @@ T.test("every method returns a new model, leaves the input untouched and reprodu
   end
 end)
 
+T.test("a method gives the same bits on 1 and 2 threads", function()
+  local was = tensor.get_num_threads()
+  tensor.set_num_threads(1)
+  local a = unlearn.scrub(model, forget, retain, { seed = 5, steps = 20 })
+  tensor.set_num_threads(2)
+  local b = unlearn.scrub(model, forget, retain, { seed = 5, steps = 20 })
+  tensor.set_num_threads(was)
+  T.ok(same_params(params_of(a), params_of(b)))
+end)
+
 T.test("gradient ascent, graddiff, random labels, NPO, SCRUB and retrain lower the forget accuracy", function()
   local f0 = C.accuracy(model, forget)
   for _, name in ipairs { "gradient_ascent", "graddiff", "random_label", "npo", "scrub", "retrain" } do
@@ -204,6 +214,72 @@ T.test("LiRA and RMIA with shadow models: oracle near 0.5, the original above, s
     "shadows were built for 40 forget + 300 test rows")
   T.raises(function() unlearn.shadows { model_fn = mlp, pool = pool, forget = forget_s, test = test, n = 3 } end,
     "n must be an even number")
+end)
+
+T.test("LiRA and RMIA scores follow their formulas on hand-made shadows", function()
+  local lin = nn.Linear(2, 3, { gen = tensor.generator(4) })
+  local f32 = { dtype = "f32" }
+  local f1 = { X = tensor.new({ { 1, 0 } }, f32), y = tensor.new({ 1 }, { dtype = "i64" }) }
+  local t1 = { X = tensor.new({ { 0, 1 } }, f32), y = tensor.new({ 2 }, { dtype = "i64" }) }
+  local z = { X = tensor.new({ { 1, 1 }, { -1, 0 }, { 0, -1 } }, f32), y = tensor.new({ 3, 1, 2 }, { dtype = "i64" }) }
+  local sh = {
+    n = 4, online = true, nf = 1, nt = 1, z = z,
+    phi = tensor.new({ { 1, 2 }, { 3, 0 }, { 2, 1 }, { 5, 4 } }, { dtype = "f64" }),
+    keep = tensor.new({ { 1, 0 }, { 1, 1 }, { 0, 0 }, { 0, 1 } }):to("bool"),
+    prob = tensor.new({ { 0.9, 0.2 }, { 0.8, 0.6 }, { 0.3, 0.1 }, { 0.5, 0.7 } }, { dtype = "f64" }),
+    prob_z = tensor.new({ { 0.1, 0.5, 0.9 }, { 0.2, 0.4, 0.6 }, { 0.3, 0.3, 0.3 }, { 0.4, 0.8, 0.2 } }, { dtype = "f64" }),
+  }
+  local function phi_and_p(X, yv)
+    local zz = autograd.no_grad(function() return lin(X) end):to("f64"):tolist()[1]
+    local others, all = 0, 0
+    for k = 1, 3 do
+      all = all + math.exp(zz[k])
+      if k ~= yv then others = others + math.exp(zz[k]) end
+    end
+    return zz[yv] - math.log(others), math.exp(zz[yv]) / all
+  end
+  local phi1, p1 = phi_and_p(f1.X, 1)
+  local phi2, p2 = phi_and_p(t1.X, 2)
+  local function logpdf(x, m, s) return -0.5 * ((x - m) / s) ^ 2 - math.log(s) - 0.5 * math.log(2 * math.pi) end
+  -- target 1: in {1, 3}, out {2, 5}; target 2: in {0, 4}, out {2, 1}
+  local on = unlearn.mia(lin, f1, t1, { method = "lira", shadows = sh, fix_variance = false })
+  T.near(on.scores[1]:item(), logpdf(phi1, 2, 1) - logpdf(phi1, 3.5, 1.5), 1e-9)
+  T.near(on.scores[2]:item(), logpdf(phi2, 2, 2) - logpdf(phi2, 1.5, 0.5), 1e-9)
+  -- fixed variance: the std of all in values {1,3,0,4} and of all out values {2,5,2,1}
+  local fixed = unlearn.mia(lin, f1, t1, { method = "lira", shadows = sh, fix_variance = true })
+  local sd_in, sd_out = math.sqrt(2.5), math.sqrt(2.25)
+  T.near(fixed.scores[1]:item(), logpdf(phi1, 2, sd_in) - logpdf(phi1, 3.5, sd_out), 1e-9)
+  -- offline: log Phi((phi - mu_out) / sd_out), Phi by Simpson's rule
+  local function Phi(x)
+    local n, s = 2000, 0
+    local h = x / n
+    for i = 0, n do
+      local w = (i == 0 or i == n) and 1 or (i % 2 == 1 and 4 or 2)
+      s = s + w * math.exp(-0.5 * (i * h) ^ 2)
+    end
+    return 0.5 + s * h / 3 / math.sqrt(2 * math.pi)
+  end
+  local off = unlearn.mia(lin, f1, t1, { method = "lira", shadows = sh, online = false, fix_variance = false })
+  T.near(off.scores[1]:item(), math.log(Phi((phi1 - 3.5) / 1.5)), 1e-6)
+  T.near(off.scores[2]:item(), math.log(Phi((phi2 - 1.5) / 0.5)), 1e-6)
+  -- RMIA online: p(x) = mean over references; score = share of z with LR_x / LR_z > 1
+  local pz_t = {}
+  for i = 1, 3 do pz_t[i] = select(2, phi_and_p(z.X:narrow(1, i, 1), z.y[i]:item())) end
+  local function rmia(px, pz, pt)
+    local c = 0
+    for i = 1, 3 do if (pt / px) / (pz_t[i] / pz[i]) > 1 then c = c + 1 end end
+    return c / 3
+  end
+  local pz_on = { 0.25, 0.5, 0.5 }
+  local r_on = unlearn.mia(lin, f1, t1, { method = "rmia", shadows = sh })
+  T.near(r_on.scores[1]:item(), rmia(0.625, pz_on, p1), 1e-12)
+  T.near(r_on.scores[2]:item(), rmia(0.4, pz_on, p2), 1e-12)
+  -- offline, a = 0.3: p(x) = 0.65 mean_out + 0.35
+  local pz_off = {}
+  for i = 1, 3 do pz_off[i] = 0.65 * pz_on[i] + 0.35 end
+  local r_off = unlearn.mia(lin, f1, t1, { method = "rmia", shadows = sh, online = false })
+  T.near(r_off.scores[1]:item(), rmia(0.65 * 0.4 + 0.35, pz_off, p1), 1e-12)
+  T.near(r_off.scores[2]:item(), rmia(0.65 * 0.15 + 0.35, pz_off, p2), 1e-12)
 end)
 
 T.test("relearn: the original is at the threshold at step 0; a forgotten model climbs back", function()
