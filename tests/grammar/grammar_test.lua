@@ -164,6 +164,48 @@ do
   print(string.format("mutants: %d, luac rejected %d, twin agreed on %d", total, rejected, agree))
 end
 
+-- 4b. seeded character mutations of the snippets, many more of them: in
+-- process with load(), which runs the same parser luac does
+do
+  local srcs = {}
+  for _, s in ipairs(require "snippets") do srcs[#srcs + 1] = s[3] end
+  local bits = { "[", "]", "=", "-", "'", '"', "\\", ".", "0", "x", "e", "p", "\n", "\r", "z", "u", "{", "}",
+                 "<", ">", "~", "/", ":", ";", "#", "(", ")", "9", "a", " ", "--", "[[", "]]", "[=[", "\\u{",
+                 "\\x", "0x", "..", "...", "::", "end", "local", "goto", "break", "<const>", "<close>",
+                 "function", "return", "do", "until", "repeat", "::a::", "goto a", "f()" }
+  local seed = 4242
+  local function rand(n)
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed // 16 % n + 1
+  end
+  local total, valid, disagree = 20000, 0, 0
+  for _ = 1, total do
+    local src = srcs[rand(#srcs)]
+    if rand(2) == 1 then src = src .. "\n" .. srcs[rand(#srcs)] end
+    for _ = 1, rand(3) do
+      local i, op = rand(#src + 1), rand(3)
+      if op == 1 then src = src:sub(1, i - 1) .. src:sub(i + rand(3))
+      elseif op == 2 then src = src:sub(1, i - 1) .. bits[rand(#bits)] .. src:sub(i)
+      else src = src:sub(1, i - 1) .. bits[rand(#bits)] .. src:sub(i + 1) end
+    end
+    if src:sub(1, 1) == "#" then src = " " .. src end -- load() does not skip a first # line
+    local lok, lmsg = load(src, "=mutant", "t")
+    lok = lok ~= nil
+    if lok then valid = valid + 1 end
+    local tok, tmsg = twin(src)
+    if lok ~= tok then
+      disagree = disagree + 1
+      if disagree <= 5 then
+        check(false, "character mutant " .. string.format("%q", src),
+          string.format("load %s, twin %s", lok and "accepts" or lmsg, tok and "accepts" or tmsg))
+      end
+    end
+  end
+  check(disagree == 0, "twin agrees with load() on every character mutant", disagree .. " of " .. total .. " disagree")
+  check(valid > total // 50 and valid < total // 2, "character mutants are a mix", valid .. " valid")
+  print(string.format("character mutants: %d, %d valid, %d disagreements", total, valid, disagree))
+end
+
 -- 5. the recipe schema: every recipe of the tree is valid
 do
   local recipes = 0
