@@ -372,6 +372,210 @@ function M.mass_mean(X, y, opts)
     classes = classes, whiten = opts.whiten and true or false }, MassMean)
 end
 
+-- --- contrast-consistent search -------------------------------------------------
+
+local Ccs = { fn = "probe.ccs" }
+Ccs.__index = Ccs
+
+-- p(x) = sigmoid(theta . normalise(x) + b) for each set, the set's own
+-- training statistics
+function Ccs:_p(X, which)
+  check_X(self.fn, X)
+  if X:size(2) ~= self.theta:size(1) then
+    error(string.format("%s: X has %d features, the probe was fitted on %d", self.fn, X:size(2), self.theta:size(1)), 3)
+  end
+  local st = self.stats[which]
+  local Z = X:to("f32") - st.mean
+  if st.std then Z = Z / st.std end
+  return (Z:mv(self.theta) + self.bias):sigmoid()
+end
+
+-- the confidence that the positive statement is true: (p(x+) + 1 - p(x-)) / 2
+function Ccs:confidence(X_pos, X_neg)
+  local c = (self:_p(X_pos, "pos") + 1 - self:_p(X_neg, "neg")) * 0.5
+  if self.flipped then c = 1 - c end
+  return c
+end
+
+function Ccs:decision_function(X_pos, X_neg) return self:confidence(X_pos, X_neg) - 0.5 end
+
+function Ccs:predict_proba(X_pos, X_neg)
+  local c = self:confidence(X_pos, X_neg)
+  return tensor.stack({ 1 - c, c }, 2)
+end
+
+-- 1 where the positive statement is judged true, else 0
+function Ccs:predict(X_pos, X_neg) return self:confidence(X_pos, X_neg):gt(0.5):to("i64") end
+
+function Ccs:score(X_pos, X_neg, y)
+  local p = self:predict(X_pos, X_neg)
+  y = check_y(self.fn .. ":score", y, p:numel())
+  return p:eq(y):to("f64"):mean():item()
+end
+
+-- theta in the raw feature space (divided by the scale when var_normalize)
+function Ccs:direction()
+  local t = self.theta
+  if self.stats.pos.std then t = t / self.stats.pos.std:view(-1) end
+  if self.flipped then t = -t end
+  return t / t:norm():item()
+end
+
+function Ccs:__tostring()
+  return string.format("probe.ccs(%d features, loss %.4g, best of %d tries)", self.theta:size(1), self.loss, self.n_tries)
+end
+
+local ccs_opts = { n_tries = true, epochs = true, lr = true, weight_decay = true, var_normalize = true, seed = true,
+  gen = true, y = true }
+
+-- Burns et al. 2022: each set centred (and scaled with var_normalize), a
+-- linear probe sigmoid(theta . x + b) trained on both by AdamW on
+-- mean (p+ - (1 - p-))^2 + mean min(p+, p-)^2 (consistency + confidence),
+-- full batch; the best of n_tries random starts. Defaults are the paper
+-- code's. The sign is arbitrary (unsupervised); with y= the direction is
+-- oriented so the training accuracy is at least 0.5.
+function M.ccs(X_pos, X_neg, opts)
+  local fn = "probe.ccs"
+  opts = check_opts(fn, opts, ccs_opts)
+  check_X(fn, X_pos, "X_pos")
+  check_X(fn, X_neg, "X_neg")
+  if X_pos:size(1) ~= X_neg:size(1) or X_pos:size(2) ~= X_neg:size(2) then
+    error(string.format("%s: X_pos %s and X_neg %s must have the same shape (one pair per row)", fn,
+      shape_str(X_pos), shape_str(X_neg)), 2)
+  end
+  local n_tries = check_number(fn, "n_tries", opts.n_tries or 10, 1)
+  local epochs = check_number(fn, "epochs", opts.epochs or 1000, 1)
+  local lr = check_number(fn, "lr", opts.lr or 1e-3, 0)
+  local wd = check_number(fn, "weight_decay", opts.weight_decay or 0.01, 0)
+  local gen = opts.gen or tensor.generator(opts.seed or 0)
+  local nn, optim = require "nn", require "optim"
+  local stats = {}
+  local function norm(X, which)
+    X = X:to("f32")
+    local st = { mean = X:mean(1, true) }
+    local Z = X - st.mean
+    if opts.var_normalize then
+      st.std = Z:std(1, true):clamp(1e-12)
+      Z = Z / st.std
+    end
+    stats[which] = st
+    return Z:contiguous()
+  end
+  local Zp, Zn = norm(X_pos, "pos"), norm(X_neg, "neg")
+  local function loss_of(lin)
+    local pp, pn = lin(Zp):sigmoid(), lin(Zn):sigmoid()
+    return (pp - (1 - pn)):square():mean() + pp:minimum(pn):square():mean()
+  end
+  local best, best_loss = nil, math.huge
+  for _ = 1, n_tries do
+    local lin = nn.Linear(X_pos:size(2), 1, { gen = gen })
+    local opt = optim.AdamW(lin:parameters(), { lr = lr, weight_decay = wd })
+    for _ = 1, epochs do
+      opt:zero_grad()
+      local l = loss_of(lin)
+      l:backward()
+      opt:step()
+    end
+    local l = autograd.no_grad(function() return loss_of(lin):item() end)
+    if l < best_loss then best, best_loss = lin, l end
+  end
+  local self = setmetatable({
+    theta = best.weight:detach():view(-1):clone(), bias = best.bias:detach():item(), stats = stats,
+    loss = best_loss, n_tries = n_tries, classes = tensor.new({ 0, 1 }), flipped = false,
+  }, Ccs)
+  if opts.y ~= nil and self:score(X_pos, X_neg, opts.y) < 0.5 then self.flipped = true end
+  return self
+end
+
+-- --- the nonlinear probe ----------------------------------------------------------
+
+local Mlp = { fn = "probe.mlp" }
+Mlp.__index = Mlp
+
+function Mlp:_logits(X)
+  check_X(self.fn, X)
+  if X:size(2) ~= self.d then
+    error(string.format("%s: X has %d features, the probe was fitted on %d", self.fn, X:size(2), self.d), 3)
+  end
+  return autograd.no_grad(function() return self.model(X:to("f32")) end)
+end
+
+-- binary: the logit difference [n] (> 0: the second class); else logits [n, K]
+function Mlp:decision_function(X)
+  local z = self:_logits(X)
+  if z:size(2) == 2 then return z:select(2, 2) - z:select(2, 1) end
+  return z
+end
+
+function Mlp:predict_proba(X) return self:_logits(X):softmax(2) end
+function Mlp:predict(X) return self.classes:index_select(1, self:_logits(X):argmax(2)) end
+Mlp.score = Linear.score
+
+-- A linearisation: the mean gradient over the training rows of the score
+-- (binary: the logit difference; K classes: a class's logit minus the mean
+-- logit), normalised; without a class, all K rows.
+function Mlp:direction(class)
+  local K = self.classes:numel()
+  local rows = {}
+  for k = 1, K do
+    local Xg = self.X:to("f32"):detach():clone():requires_grad()
+    local z = self.model(Xg)
+    local s = K == 2 and (z:select(2, 2) - z:select(2, 1)) or (z:select(2, k) - z:mean(2))
+    s:sum():backward()
+    local g = Xg.grad:mean(1)
+    rows[k] = g / g:norm():item()
+    if K == 2 then return rows[1] end
+  end
+  local D = tensor.stack(rows, 1)
+  if class == nil then return D end
+  local row = class_numbers(self.classes, tensor.new({ class }, { dtype = "i64" }))[1]:item()
+  if row == 0 then error(string.format("%s:direction: %s is not a class", self.fn, tostring(class)), 2) end
+  return D:select(1, row)
+end
+
+function Mlp:__tostring()
+  return string.format("probe.mlp(%d classes, %d features, hidden {%s})", self.classes:numel(), self.d,
+    table.concat(self.hidden, ", "))
+end
+
+local mlp_opts = { hidden = true, epochs = true, lr = true, batch = true, weight_decay = true, seed = true, gen = true }
+
+-- Linear-ReLU layers of the hidden sizes then a linear layer to K logits,
+-- trained on cross-entropy by Adam over shuffled minibatches. Defaults are
+-- scikit-learn's MLPClassifier (hidden {100}, lr 1e-3, batch min(200, n),
+-- 200 epochs); weight_decay is Adam's L2 term (PyTorch's).
+function M.mlp(X, y, opts)
+  local fn = "probe.mlp"
+  opts = check_opts(fn, opts, mlp_opts)
+  check_X(fn, X)
+  local n, d = X:size(1), X:size(2)
+  y = check_y(fn, y, n)
+  local classes, inv = encode(fn, y)
+  local hidden = opts.hidden or { 100 }
+  if type(hidden) == "number" then hidden = { hidden } end
+  local epochs = check_number(fn, "epochs", opts.epochs or 200, 1)
+  local lr = check_number(fn, "lr", opts.lr or 1e-3, 0)
+  local wd = check_number(fn, "weight_decay", opts.weight_decay or 0, 0)
+  local batch = math.floor(check_number(fn, "batch", opts.batch or math.min(200, n), 1))
+  local gen = opts.gen or tensor.generator(opts.seed or 0)
+  local nn, optim, data = require "nn", require "optim", require "data"
+  local layers, width = {}, d
+  for _, h in ipairs(hidden) do
+    h = math.floor(check_number(fn, "hidden size", h, 1))
+    layers[#layers + 1] = nn.Linear(width, h, { gen = gen })
+    layers[#layers + 1] = nn.ReLU()
+    width = h
+  end
+  layers[#layers + 1] = nn.Linear(width, classes:numel(), { gen = gen })
+  local model = nn.Sequential(layers)
+  local opt = optim.Adam(model:parameters(), { lr = lr, weight_decay = wd })
+  local loader = data.loader(X:to("f32"), inv, { batch = batch, shuffle = true, gen = gen })
+  local history = nn.fit(model, loader, { epochs = math.floor(epochs), opt = opt, log = false })
+  model:eval()
+  return setmetatable({ model = model, classes = classes, d = d, hidden = hidden, X = X,
+    loss = history[#history].loss }, Mlp)
+end
+
 for _, d in ipairs {
   { "logistic", "probe.logistic(X, y, {l2=1/n, C=, fit_intercept=true, class_weight=nil|\"balanced\"|{[label]=w}, max_iter=100, tol=1e-4})",
     "L2 logistic regression by L-BFGS: mean cross-entropy + l2/2 |W|^2 (= scikit-learn's C = 1/(l2 n)); binary or multinomial" },
@@ -381,6 +585,10 @@ for _, d in ipairs {
     "linear discriminant analysis with the pooled covariance (scikit-learn's solver=\"lsqr\"): coef_k = Sigma^+ mu_k" },
   { "mass_mean", "probe.mass_mean(X, y, {whiten=false, atol=1e-3, fit_intercept=true})",
     "mass-mean probe: direction mu_pos - mu_neg (whiten: Sigma^+ times it, pooled covariance), boundary halfway between the means" },
+  { "ccs", "probe.ccs(X_pos, X_neg, {n_tries=10, epochs=1000, lr=1e-3, weight_decay=0.01, var_normalize=false, seed=0, gen=, y=})",
+    "contrast-consistent search (Burns et al. 2022): unsupervised probe from consistency + confidence, best of n_tries seeded starts" },
+  { "mlp", "probe.mlp(X, y, {hidden={100}, epochs=200, lr=1e-3, batch=min(200,n), weight_decay=0, seed=0, gen=})",
+    "nonlinear probe: ReLU MLP on cross-entropy by Adam (scikit-learn MLPClassifier's defaults); :direction() is its mean input gradient" },
 } do sonde.doc("probe." .. d[1], d[2], d[3]) end
 
 for _, d in ipairs {
@@ -389,6 +597,7 @@ for _, d in ipairs {
   { "predict_proba", "p:predict_proba(X)", "class probabilities [n, K], columns in the order of p.classes" },
   { "score", "p:score(X, y)", "accuracy of p:predict(X) against the labels y" },
   { "direction", "p:direction([class])", "the unit vector the probe reads ([d]); multiclass: [K, d] rows, or one class's row" },
+  { "confidence", "ccs:confidence(X_pos, X_neg)", "CCS: (p(x+) + 1 - p(x-)) / 2, the belief that the positive statement is true" },
 } do sonde.doc("Probe:" .. d[1], d[2], d[3]) end
 
 return M

@@ -188,9 +188,62 @@ T.test("lda and mass_mean: whitened mass-mean reads the LDA direction", function
   T.raises(function() probe.lda(X, ybin, { shrinkage = 2 }) end, "shrinkage must be in [0, 1]")
 end)
 
+-- pairs of "statement" / "negation" activations: a truth direction flips
+-- sign between them, plus a per-set offset and shared nuisance variation
+local function contrast_pairs(seed, n, d)
+  local g = tensor.generator(seed)
+  local truth = tensor.randint(0, 2, n, { gen = g })
+  local dir = tensor.randn(d, { gen = g })
+  local base = tensor.randn(n, d, { gen = g })
+  local s = (truth:to("f32") * 2 - 1):view(n, 1) * dir:view(1, d)
+  return base + s + tensor.randn(n, d, { gen = g }) * 0.3 + 2, base - s + tensor.randn(n, d, { gen = g }) * 0.3 - 1,
+    truth, dir / dir:norm():item()
+end
+
+T.test("ccs: finds the truth direction without labels, seeded", function()
+  local Xp, Xn, truth, dir = contrast_pairs(3, 300, 16)
+  local c = probe.ccs(Xp, Xn, { n_tries = 2, epochs = 300, y = truth })
+  T.ok(c:score(Xp, Xn, truth) > 0.95, "accuracy " .. c:score(Xp, Xn, truth))
+  T.ok(math.abs(c:direction():dot(dir):item()) > 0.5)
+  T.near(c:direction():norm():item(), 1, 1e-6)
+  local P = c:predict_proba(Xp, Xn)
+  T.eq(P:shape(), { 300, 2 })
+  rows_sum_one(P)
+  T.eq(c:predict(Xp, Xn):tolist(), c:decision_function(Xp, Xn):gt(0):to("i64"):tolist())
+  -- without labels the sign is arbitrary: either all right or all wrong
+  local u = probe.ccs(Xp, Xn, { n_tries = 2, epochs = 300 })
+  local acc = u:score(Xp, Xn, truth)
+  T.ok(acc > 0.95 or acc < 0.05)
+  -- the same seed gives the same bits
+  local c2 = probe.ccs(Xp, Xn, { n_tries = 2, epochs = 300, y = truth })
+  T.eq(c2.theta:bytes(), c.theta:bytes())
+  local c3 = probe.ccs(Xp, Xn, { n_tries = 2, epochs = 300, seed = 9 })
+  T.ok(c3.theta:bytes() ~= c.theta:bytes())
+  T.raises(function() probe.ccs(Xp, Xn:narrow(1, 1, 10)) end, "X_pos [300,16] and X_neg [10,16] must have the same shape")
+end)
+
+T.test("mlp: a nonlinear rule a linear probe cannot read", function()
+  local g = tensor.generator(8)
+  local Z = tensor.randn(500, 2, { gen = g })
+  local y = (Z:select(2, 1):square() + Z:select(2, 2):square()):gt(1.2):to("i64") * 5 -- labels 0 and 5
+  local m = probe.mlp(Z, y, { hidden = { 32 }, epochs = 60, batch = 50, lr = 1e-2 })
+  T.eq(m.classes:tolist(), { 0, 5 })
+  T.ok(m:score(Z, y) > 0.95)
+  T.ok(probe.logistic(Z, y):score(Z, y) < 0.8)
+  T.eq(m:decision_function(Z):shape(), { 500 })
+  rows_sum_one(m:predict_proba(Z))
+  T.near(m:direction():norm():item(), 1, 1e-5)
+  local m2 = probe.mlp(Z, y, { hidden = { 32 }, epochs = 60, batch = 50, lr = 1e-2 })
+  T.eq(m2:predict_proba(Z):bytes(), m:predict_proba(Z):bytes())
+  local m3 = probe.mlp(X, y3, { hidden = 16, epochs = 20 })
+  T.eq(m3:direction():shape(), { 4, 6 })
+  T.eq(m3:direction(3):shape(), { 6 })
+  T.raises(function() probe.mlp(X, y3, { epochs = 0 }) end, "epochs must be a number >= 1")
+end)
+
 T.test("documented", function()
   local docs = require("sonde").docs()
-  for _, f in ipairs { "logistic", "ridge", "lda", "mass_mean", "kernels.logistic_fit" } do
+  for _, f in ipairs { "logistic", "ridge", "lda", "mass_mean", "ccs", "mlp", "kernels.logistic_fit" } do
     T.ok(docs["probe." .. f], "probe." .. f .. " has a doc entry")
   end
 end)
