@@ -37,6 +37,10 @@ local Optimizer = {}
 ---@class Probe
 local Probe = {}
 
+---sonde's Run objects (methods from the doc registry)
+---@class Run
+local Run = {}
+
 ---sonde's Scheduler objects (methods from the doc registry)
 ---@class Scheduler
 local Scheduler = {}
@@ -204,6 +208,15 @@ function Conformal:predict_set(X) end
 ---@return any
 function Conformal:three_way(X, opts) end
 
+---patch detectors: the maximum of each anomaly map, one score per image
+---
+---```lua
+---d:image_scores(maps)
+---```
+---@param maps any
+---@return any
+function Detector:image_scores(maps) end
+
 ---1 where d:score(X) exceeds the threshold, else 0 (i64)
 ---
 ---```lua
@@ -232,12 +245,12 @@ function Detector:save(path) end
 ---@return any
 function Detector:score(X) end
 
----the (1 - contamination) quantile of the training scores (PyOD's threshold_)
+---the (1 - contamination) quantile of the training scores (PyOD's threshold_); data= scores those rows instead when none are kept
 ---
 ---```lua
----d:threshold{contamination=0.1}
+---d:threshold{contamination=0.1, data=}
 ---```
----@param opts table {contamination=}
+---@param opts table {contamination=, data=}
 ---@return any
 function Detector:threshold(opts) end
 
@@ -589,6 +602,73 @@ function Probe:predict_proba(X) end
 ---@param y any
 ---@return any
 function Probe:score(X, y) end
+
+---commit tensors, models and scalars atomically; --resume restores the last one
+---
+---```lua
+---run:checkpoint(state)
+---```
+---@param state any
+---@return any
+function Run:checkpoint(state) end
+
+---a generator seeded from the run seed for an independent stream (default 0)
+---
+---```lua
+---run:gen(stream)
+---```
+---@param stream any
+---@return any
+function Run:gen(stream) end
+
+---append one line to metrics.jsonl (sorted keys, %.17g; 1-element tensors as numbers)
+---
+---```lua
+---run:log{name=value, ...}
+---```
+---@param opts table {name=}
+---@return any
+function Run:log(opts) end
+
+---save a figure (or fn(...)'s, e.g. plot.line) as a PNG artifact, atomically
+---
+---```lua
+---run:plot(name, fig_or_fn, ...)
+---```
+---@param name any
+---@param fig_or_fn any
+---@param ... any 
+---@return any
+function Run:plot(name, fig_or_fn, ...) end
+
+---the state of the last checkpoint (nested tensor keys joined with '.'), or nil
+---
+---```lua
+---run:restore()
+---```
+---@return any
+function Run:restore() end
+
+---save tensors (a model's state_dict) as an artifact of the run dir, atomically
+---
+---```lua
+---run:save(name, tensor_or_model_or_table)
+---```
+---@param name any
+---@param tensor_or_model_or_table any
+---@return any
+function Run:save(name, tensor_or_model_or_table) end
+
+---save a CxHxW or HxW tensor as a PNG artifact, atomically
+---
+---```lua
+---run:save_image(name, t, {bits=8})
+---```
+---@param name any
+---@param t any
+---@param opts? table {bits=}
+---@return any
+function Run:save_image(name, t, opts) end
 
 ---the current lr of each group
 ---

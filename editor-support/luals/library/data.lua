@@ -37,7 +37,7 @@ function data.idx(path) end
 ---@return any
 function data.image_folder(root, opts) end
 
----record a read or refuse an access outside the roots (the hook of io.open in runs); the resolved path
+---record a read (the hook of io.open in runs): the resolved path, or nil and why it is refused
 ---
 ---```lua
 ---data.io_check(path, mode="r", who)

@@ -144,6 +144,17 @@ function detect.kernels.iforest_fit(X, n_trees, max_samples, seed) end
 ---@return any
 function detect.kernels.iforest_score(nodes, roots, X, psi) end
 
+---distances [n,k] ascending and 1-based rows of the k nearest bank rows (GEMM, exact recompute)
+---
+---```lua
+---detect.kernels.knn(X, bank, k)
+---```
+---@param X any
+---@param bank any
+---@param k any
+---@return any
+function detect.kernels.knn(X, bank, k) end
+
 ---precision, recall, thresholds (sklearn 1.2)
 ---
 ---```lua
@@ -153,6 +164,17 @@ function detect.kernels.iforest_score(nodes, roots, X, psi) end
 ---@param labels any
 ---@return any
 function detect.kernels.pr_curve(scores, labels) end
+
+---normalised area under the PRO curve to fpr_limit
+---
+---```lua
+---detect.kernels.pro(maps, masks, fpr_limit)
+---```
+---@param maps any
+---@param masks any
+---@param fpr_limit any
+---@return any
+function detect.kernels.pro(maps, masks, fpr_limit) end
 
 ---fpr, tpr, thresholds (sklearn 1.2)
 ---
@@ -233,6 +255,27 @@ function detect.maxlogit(logits) end
 ---@param logits any
 ---@return any
 function detect.msp(logits) end
+
+---a detector scoring every location of [N,C,H,W] feature maps: kNN to a patch memory bank (PatchCore) or per-location Gaussians (PaDiM, cov + reg I)
+---
+---```lua
+---detect.patches(train_maps, {method='knn'|'mahalanobis', k=1, coreset=, seed=0, shrinkage=0, reg=0.01})
+---```
+---@param train_maps any
+---@param opts? table {method=, k=, coreset=, seed=, shrinkage=, reg=}
+---@return any
+function detect.patches(train_maps, opts) end
+
+---anomaly maps [N,h,w] resized bilinearly to [N,H,W] for localisation
+---
+---```lua
+---detect.upsample(maps, H, W)
+---```
+---@param maps any
+---@param H any
+---@param W any
+---@return any
+function detect.upsample(maps, H, W) end
 
 ---Dirichlet vacuity K/S with alpha = evidence + 1 (ignorance; Sensoy et al., Josang)
 ---

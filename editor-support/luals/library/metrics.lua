@@ -45,6 +45,16 @@ function metrics.aupr_trapz(scores, labels) end
 ---@return any
 function metrics.auroc(scores, labels) end
 
+---percentile CI of fn(...) over resampled rows of the tensor arguments: {value, mean, std, lo, hi, n, failed}
+---
+---```lua
+---metrics.bootstrap(fn, ..., {n=1000, seed=0, level=0.95})
+---```
+---@param fn any
+---@param ... any 
+---@return any
+function metrics.bootstrap(fn, ...) end
+
 ---mean over samples of sum_k (p_k - [y = k])^2; for 1-d P(class 1) with 0/1 labels, mean (p - y)^2 as sklearn's brier_score_loss
 ---
 ---```lua
@@ -144,6 +154,17 @@ function metrics.pr_curve(scores, labels) end
 ---@param opts? table {average=, pos_label=, labels=, zero_division=}
 ---@return any
 function metrics.precision(pred_or_probs, labels, opts) end
+
+---MVTec AD's PRO: area under per-region overlap vs FPR up to fpr_limit, / fpr_limit (regions: 8-connected mask components)
+---
+---```lua
+---metrics.pro(maps, masks, {fpr_limit=0.3})
+---```
+---@param maps any
+---@param masks any
+---@param opts? table {fpr_limit=}
+---@return any
+function metrics.pro(maps, masks, opts) end
 
 ---tp / (tp + fn) as scikit-learn 1.2
 ---

@@ -60,6 +60,17 @@ function probe.kernels.logistic_objective(X, y, K, sw, l2, fit_intercept, w) end
 ---@return any
 function probe.layers(features_by_layer, y, opts) end
 
+---linear discriminant analysis with the pooled covariance (scikit-learn's solver="lsqr"): coef_k = Sigma^+ mu_k
+---
+---```lua
+---probe.lda(X, y, {shrinkage=nil|0..1, priors=})
+---```
+---@param X any
+---@param y any
+---@param opts? table {shrinkage=, priors=}
+---@return any
+function probe.lda(X, y, opts) end
+
 ---L2 logistic regression by L-BFGS: mean cross-entropy + l2/2 |W|^2 (= scikit-learn's C = 1/(l2 n)); binary or multinomial
 ---
 ---```lua
@@ -70,6 +81,17 @@ function probe.layers(features_by_layer, y, opts) end
 ---@param opts? table {l2=, C=, fit_intercept=, class_weight=, max_iter=, tol=}
 ---@return any
 function probe.logistic(X, y, opts) end
+
+---mass-mean probe: direction mu_pos - mu_neg (whiten: Sigma^+ times it, pooled covariance), boundary halfway between the means
+---
+---```lua
+---probe.mass_mean(X, y, {whiten=false, atol=1e-3, fit_intercept=true})
+---```
+---@param X any
+---@param y any
+---@param opts? table {whiten=, atol=, fit_intercept=}
+---@return any
+function probe.mass_mean(X, y, opts) end
 
 ---multiple-instance probe in the spirit of sAwMIL: sMIL stage (logistic loss) ranks positive bags' instances, the top eta become positives of an instance probe; a bag scores the max of its instances
 ---
@@ -102,6 +124,17 @@ function probe.plot_layers(result, opts) end
 ---@param opts? table {method=, probe=, fitted=, n_repeats=, seed=}
 ---@return any
 function probe.rank_features(X, y, opts) end
+
+---ridge regression |Y - XW^T - b|^2 + alpha |W|^2 (scikit-learn's Ridge), Y [n] or [n, m]; a list of alphas gives a list of probes from one eigendecomposition
+---
+---```lua
+---probe.ridge(X, Y, {alpha=1 | {a1, a2, ...}, fit_intercept=true})
+---```
+---@param X any
+---@param Y any
+---@param opts? table {alpha=, fit_intercept=}
+---@return any
+function probe.ridge(X, Y, opts) end
 
 ---refit after relabel changes the labels: {flip_rate, flips, to_pos, to_neg, relabelled, angle (degrees between directions), before, after}
 ---

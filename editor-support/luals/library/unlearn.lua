@@ -40,24 +40,24 @@ function unlearn.finetune(model, forget, retain, opts) end
 ---GradDiff: gamma·(-CE forget) + alpha·CE retain (open-unlearning defaults); returns a new model, info
 ---
 ---```lua
----unlearn.graddiff(model, forget, retain, {gamma=1, alpha=1, steps=100, lr=1e-3, ...})
+---unlearn.graddiff(model, forget, retain, {gamma=1, alpha=1, steps=100, lr=1e-3, optim="adam", stop_acc=nil, ...})
 ---```
 ---@param model any
 ---@param forget any
 ---@param retain any
----@param opts? table {gamma=, alpha=, steps=, lr=}
+---@param opts? table {gamma=, alpha=, steps=, lr=, optim=, stop_acc=}
 ---@return any
 function unlearn.graddiff(model, forget, retain, opts) end
 
 ---GA: ascent on the forget set's cross-entropy (open-unlearning GradAscent); returns a new model, info
 ---
 ---```lua
----unlearn.gradient_ascent(model, forget, [retain], {steps=50, lr=1e-3, momentum=0.9, ...})
+---unlearn.gradient_ascent(model, forget, [retain], {steps=100, lr=1e-3, optim="adam", stop_acc=nil, ...})
 ---```
 ---@param model any
 ---@param forget any
 ---@param retain? any
----@param opts? table {steps=, lr=, momentum=}
+---@param opts? table {steps=, lr=, optim=, stop_acc=}
 ---@return any
 function unlearn.gradient_ascent(model, forget, retain, opts) end
 
@@ -76,12 +76,12 @@ function unlearn.mia(model, forget, test, opts) end
 ---NPO (Zhang et al. 2024): (2/β)·softplus(β·(log p_θ - log p_ref)) on forget + alpha·CE retain (open-unlearning defaults)
 ---
 ---```lua
----unlearn.npo(model, forget, [retain], {beta=0.1, gamma=1, alpha=1, steps=100, lr=1e-3, ...})
+---unlearn.npo(model, forget, [retain], {beta=0.1, gamma=1, alpha=1, steps=100, lr=1e-3, optim="adam", stop_acc=nil, ...})
 ---```
 ---@param model any
 ---@param forget any
 ---@param retain? any
----@param opts? table {beta=, gamma=, alpha=, steps=, lr=}
+---@param opts? table {beta=, gamma=, alpha=, steps=, lr=, optim=, stop_acc=}
 ---@return any
 function unlearn.npo(model, forget, retain, opts) end
 
@@ -142,15 +142,15 @@ function unlearn.representation(model, original, data, opts) end
 ---@return any
 function unlearn.retrain(model, forget, retain, opts) end
 
----SCRUB (Kurmanji et al. 2023): max KL(teacher‖student) on forget, min gamma·CE+alpha·KL on retain (original defaults)
+---SCRUB (Kurmanji et al. 2023): max KL(teacher‖student) on forget, min gamma·CE+alpha·KL on retain (T, gamma, alpha, msteps of the original code)
 ---
 ---```lua
----unlearn.scrub(model, forget, retain, {T=4, gamma=0.99, alpha=0.001, rounds=5, msteps=2, steps=100, max_steps=steps/2, lr=5e-4, ...})
+---unlearn.scrub(model, forget, retain, {T=4, gamma=0.99, alpha=0.001, rounds=5, msteps=2, steps=100, max_steps=steps/2, lr=1e-3, optim="adam", stop_acc=nil, ...})
 ---```
 ---@param model any
 ---@param forget any
 ---@param retain any
----@param opts? table {T=, gamma=, alpha=, rounds=, msteps=, steps=, max_steps=, lr=}
+---@param opts? table {T=, gamma=, alpha=, rounds=, msteps=, steps=, max_steps=, lr=, optim=, stop_acc=}
 ---@return any
 function unlearn.scrub(model, forget, retain, opts) end
 

@@ -88,7 +88,7 @@
 ((identifier) @module.builtin
   (#any-of? @module.builtin
     "attack" "autograd" "data" "detect" "image" "metrics" "nn" "optim"
-    "plot" "probe" "sonde" "tensor" "unlearn"))
+    "plot" "probe" "recipe" "sonde" "tensor" "unlearn"))
 
 ; their functions: tensor.zeros, nn.functional.relu
 (dot_index_expression
@@ -118,13 +118,13 @@
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
     "coreset" "dissonance" "ecod" "energy" "hbos" "iforest" "knn" "load"
-    "lof" "mahalanobis" "maxlogit" "msp" "vacuity"))
+    "lof" "mahalanobis" "maxlogit" "msp" "patches" "upsample" "vacuity"))
 (dot_index_expression
   table: (dot_index_expression table: (identifier) @_m1 (#eq? @_m1 "detect") field: (identifier) @_m2 (#eq? @_m2 "kernels"))
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "aupr" "aupr_trapz" "auroc" "ecdf_counts" "fpr_at_tpr" "iforest_fit" "iforest_score" "pr_curve"
-    "roc_curve" "tpr_at_fpr"))
+    "aupr" "aupr_trapz" "auroc" "ecdf_counts" "fpr_at_tpr" "iforest_fit" "iforest_score" "knn"
+    "pr_curve" "pro" "roc_curve" "tpr_at_fpr"))
 (dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "image")
   field: (identifier) @function.builtin
@@ -135,9 +135,9 @@
   table: (identifier) @_m1 (#eq? @_m1 "metrics")
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "accuracy" "aupr" "aupr_trapz" "auroc" "brier" "cka" "confusion" "ece"
-    "f1" "fpr_at_tpr" "knn_accuracy" "pr_curve" "precision" "recall" "roc_curve" "svcca"
-    "tpr_at_fpr"))
+    "accuracy" "aupr" "aupr_trapz" "auroc" "bootstrap" "brier" "cka" "confusion"
+    "ece" "f1" "fpr_at_tpr" "knn_accuracy" "pr_curve" "precision" "pro" "recall"
+    "roc_curve" "svcca" "tpr_at_fpr"))
 (dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "nn")
   field: (identifier) @function.builtin
@@ -178,12 +178,19 @@
   table: (identifier) @_m1 (#eq? @_m1 "probe")
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "conformal" "layers" "logistic" "mil" "plot_layers" "rank_features" "stability"))
+    "conformal" "layers" "lda" "logistic" "mass_mean" "mil" "plot_layers" "rank_features"
+    "ridge" "stability"))
 (dot_index_expression
   table: (dot_index_expression table: (identifier) @_m1 (#eq? @_m1 "probe") field: (identifier) @_m2 (#eq? @_m2 "kernels"))
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
     "logistic_fit" "logistic_objective"))
+(dot_index_expression
+  table: (identifier) @_m1 (#eq? @_m1 "recipe")
+  field: (identifier) @function.builtin
+  (#any-of? @function.builtin
+    "dir_name" "execute" "json" "json_decode" "load" "main" "make_run_dir" "object"
+    "read_status" "resolve" "shortest" "sorted_pairs" "sweep_jobs"))
 (dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "sonde")
   field: (identifier) @function.builtin
@@ -212,40 +219,41 @@
     "accuracy" "evaluate" "finetune" "graddiff" "gradient_ascent" "mia" "npo" "random_label"
     "relearn" "report" "representation" "retrain" "scrub" "shadows"))
 
-; methods of Canvas, Conformal, Detector, Figure, Generator, Mil, Module, Optimizer, Probe, Scheduler, Tensor
+; methods of Canvas, Conformal, Detector, Figure, Generator, Mil, Module, Optimizer, Probe, Run, Scheduler, Tensor
 (method_index_expression
   method: (identifier) @function.method.builtin
   (#any-of? @function.method.builtin
     "abs" "abs_" "add" "add_" "addmm" "all" "amax" "amin"
     "any" "argmax" "argmin" "argsort" "atan2" "atan2_" "backward" "bernoulli_"
     "bincount" "bmm" "buffers" "bytes" "capture" "cdist" "ceil" "ceil_"
-    "children" "cholesky" "chunk" "clamp" "clamp_" "clip" "clone" "color"
-    "contiguous" "copy" "copy_" "cos" "cos_" "coverage" "cumprod" "cumsum"
-    "dash" "decision_function" "det" "detach" "diag" "diagonal" "dim" "direction"
-    "div" "div_" "dot" "dtype" "eigh" "eq" "eval" "exp"
-    "exp_" "expand" "expm1" "expm1_" "exponential_" "fill" "fill_" "flatten"
-    "flip" "floor" "floor_" "fmod" "fmod_" "forward" "free" "gather"
-    "ge" "gelu" "gelu_" "get" "get_last_lr" "grad_fn" "gt" "image"
-    "index_add" "index_add_" "index_copy" "index_copy_" "index_fill" "index_fill_" "index_select" "inverse"
-    "is_contiguous" "is_leaf" "isinf" "isnan" "item" "kthvalue" "le" "line"
-    "load_state_dict" "log" "log1p" "log1p_" "log_" "log_softmax" "logical_and" "logical_not"
-    "logical_or" "logsumexp" "lstsq" "lt" "markers" "masked_fill" "masked_fill_" "masked_select"
-    "matmul" "max" "maximum" "maximum_" "mean" "min" "minimum" "minimum_"
-    "mm" "modules" "mul" "mul_" "multinomial" "mv" "named_buffers" "named_children"
-    "named_modules" "named_parameters" "narrow" "ne" "needs_grad" "neg" "neg_" "nonzero"
-    "norm" "normal_" "num_parameters" "numel" "one_hot" "outer" "parameters" "permute"
-    "pixels" "polyline" "pow" "pow_" "pr" "predict" "predict_proba" "predict_set"
-    "prod" "qr" "random_" "reciprocal" "reciprocal_" "rect" "register_buffer" "register_forward_hook"
-    "register_parameter" "relu" "relu_" "remainder" "remainder_" "repeat" "repeat_tensor" "requires_grad"
-    "reshape" "roc" "roll" "round" "round_" "rsqrt" "rsqrt_" "save"
-    "scatter" "scatter_" "scatter_add" "scatter_add_" "score" "score_instances" "seed" "select"
-    "set_state" "shape" "sigmoid" "sigmoid_" "sign" "sign_" "sin" "sin_"
-    "size" "slogdet" "softmax" "softplus" "softplus_" "solve" "sort" "split"
-    "sqrt" "sqrt_" "square" "square_" "squeeze" "state" "state_dict" "std"
-    "step" "stride" "sub" "sub_" "sum" "svd" "t" "tanh"
-    "tanh_" "text" "text_size" "three_way" "threshold" "to" "tolist" "topk"
-    "train" "transpose" "tril" "triu" "unfold" "uniform_" "unique" "unsqueeze"
-    "var" "view" "where" "width" "zero_grad"))
+    "checkpoint" "children" "cholesky" "chunk" "clamp" "clamp_" "clip" "clone"
+    "color" "contiguous" "copy" "copy_" "cos" "cos_" "coverage" "cumprod"
+    "cumsum" "dash" "decision_function" "det" "detach" "diag" "diagonal" "dim"
+    "direction" "div" "div_" "dot" "dtype" "eigh" "eq" "eval"
+    "exp" "exp_" "expand" "expm1" "expm1_" "exponential_" "fill" "fill_"
+    "flatten" "flip" "floor" "floor_" "fmod" "fmod_" "forward" "free"
+    "gather" "ge" "gelu" "gelu_" "gen" "get" "get_last_lr" "grad_fn"
+    "gt" "image" "image_scores" "index_add" "index_add_" "index_copy" "index_copy_" "index_fill"
+    "index_fill_" "index_select" "inverse" "is_contiguous" "is_leaf" "isinf" "isnan" "item"
+    "kthvalue" "le" "line" "load_state_dict" "log" "log1p" "log1p_" "log_"
+    "log_softmax" "logical_and" "logical_not" "logical_or" "logsumexp" "lstsq" "lt" "markers"
+    "masked_fill" "masked_fill_" "masked_select" "matmul" "max" "maximum" "maximum_" "mean"
+    "min" "minimum" "minimum_" "mm" "modules" "mul" "mul_" "multinomial"
+    "mv" "named_buffers" "named_children" "named_modules" "named_parameters" "narrow" "ne" "needs_grad"
+    "neg" "neg_" "nonzero" "norm" "normal_" "num_parameters" "numel" "one_hot"
+    "outer" "parameters" "permute" "pixels" "plot" "polyline" "pow" "pow_"
+    "pr" "predict" "predict_proba" "predict_set" "prod" "qr" "random_" "reciprocal"
+    "reciprocal_" "rect" "register_buffer" "register_forward_hook" "register_parameter" "relu" "relu_" "remainder"
+    "remainder_" "repeat" "repeat_tensor" "requires_grad" "reshape" "restore" "roc" "roll"
+    "round" "round_" "rsqrt" "rsqrt_" "save" "save_image" "scatter" "scatter_"
+    "scatter_add" "scatter_add_" "score" "score_instances" "seed" "select" "set_state" "shape"
+    "sigmoid" "sigmoid_" "sign" "sign_" "sin" "sin_" "size" "slogdet"
+    "softmax" "softplus" "softplus_" "solve" "sort" "split" "sqrt" "sqrt_"
+    "square" "square_" "squeeze" "state" "state_dict" "std" "step" "stride"
+    "sub" "sub_" "sum" "svd" "t" "tanh" "tanh_" "text"
+    "text_size" "three_way" "threshold" "to" "tolist" "topk" "train" "transpose"
+    "tril" "triu" "unfold" "uniform_" "unique" "unsqueeze" "var" "view"
+    "where" "width" "zero_grad"))
 
 ; global functions
 (function_call
