@@ -5,8 +5,7 @@
 -- kind), d:threshold{contamination=} and d:predict(x). Classifier-based
 -- scores (msp, energy, maxlogit, vacuity, dissonance) are plain functions of
 -- logits or evidence. C kernels: detect.kernels (runtime/ml/detect*.c).
--- Parts: detect_patch.lua (detect.patches, coreset), detect_deep.lua
--- (simplenet, autoencoder), when present.
+-- Part: detect_deep.lua (simplenet, autoencoder).
 local K = require "detect.kernels"
 local M = {}
 
@@ -461,6 +460,8 @@ function M.dissonance(evidence)
   local term = (num / den:clamp(1e-300)):masked_fill(den:eq(0), 0)
   return (b * term):sum(2)
 end
+
+require("detect_deep")(M, kinds, new, opt)
 
 for _, d in ipairs {
   { "knn", "detect.knn(train, {k=1, reduce='mean'|'max', coreset=nil, seed=0, chunk=1024})",

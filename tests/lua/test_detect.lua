@@ -91,6 +91,35 @@ T.test("patches: kNN and PaDiM maps localise synthetic defects; save/load; upsam
   T.raises(function() detect.patches(tr):score(F:narrow(3, 1, 4)) end, "do not match")
 end)
 
+T.test("simplenet: the loss falls, defects score higher, seeded, save/load", function()
+  local X, masks, lab = data.synthetic.textures { n = 60, size = 32, defect_rate = 0.5, gen = tensor.generator(1) }
+  local yy = lab:eq(2):to("i64")
+  local F = nn.functional.conv2d(X, tensor.randn(16, 1, 4, 4, { gen = tensor.generator(2) }), nil, { stride = 4 }):relu()
+  local tr = F:index_select(1, yy:eq(0):nonzero():view(-1):narrow(1, 1, 10))
+  local o = { epochs = 30, hidden = 64, batch = 64, noise_std = 0.1, lr = 1e-3, adaptor_lr = 1e-3 }
+  local d = detect.simplenet(tr, o)
+  T.ok(d.losses[30] < 0.5 * d.losses[1], "loss " .. d.losses[1] .. " -> " .. d.losses[30])
+  local maps = d:score(F)
+  T.eq(maps:shape(), { 60, 8, 8 })
+  T.ok(metrics.auroc(d:image_scores(F), yy) > 0.9, "image AUROC " .. metrics.auroc(d:image_scores(F), yy))
+  local pa = metrics.auroc(detect.upsample(maps, 32, 32), masks:view(60, 32, 32))
+  T.ok(pa > 0.85, "pixel AUROC " .. pa)
+  T.eq((detect.simplenet(tr, o):score(F) - maps):abs():max():item(), 0)
+  d:save(tmp)
+  T.eq((detect.load(tmp):score(F) - maps):abs():max():item(), 0)
+  T.eq(detect.simplenet(train, { epochs = 1, hidden = 8 }):score(test):shape(), { 120 })
+  T.raises(function() detect.simplenet(tensor.randn(5)) end, "features must be")
+end)
+
+T.test("autoencoder: reconstruction error separates outliers; save/load", function()
+  local d = detect.autoencoder(train, { hidden = { 8, 2 }, epochs = 20 })
+  local s = d:score(test)
+  T.ok(metrics.auroc(s, y) > 0.95)
+  d:save(tmp)
+  T.eq((detect.load(tmp):score(test) - s):abs():max():item(), 0)
+  T.ok(d:threshold { contamination = 0.05 } > 0)
+end)
+
 T.test("logit scores match their formulas", function()
   local z = tensor.new({ { 1, 2, 3 }, { 0, 0, 0 }, { 5, -1, 0 } }, { dtype = "f64" })
   local function lse(r) local s = 0 for _, v in ipairs(r) do s = s + math.exp(v) end return math.log(s) end
@@ -131,7 +160,7 @@ end)
 T.test("every detect function is documented", function()
   local docs = sonde.docs()
   for _, n in ipairs { "knn", "coreset", "mahalanobis", "iforest", "lof", "ecod", "hbos", "msp", "energy",
-                       "maxlogit", "vacuity", "dissonance", "load", "patches", "upsample" } do
+                       "maxlogit", "vacuity", "dissonance", "load", "patches", "upsample", "simplenet", "autoencoder" } do
     T.ok(docs["detect." .. n], n)
   end
 end)
