@@ -28,6 +28,7 @@ call s:ok(&filetype ==# 'sonde', 'filetype of *.sonde is sonde (got ' . &filetyp
 call s:ok(&commentstring ==# '-- %s', 'commentstring -- %s')
 call s:ok(&shiftwidth == 2 && &expandtab, 'shiftwidth 2, expandtab')
 call s:ok(&indentexpr =~# 'Lua', 'Lua indentexpr (' . &indentexpr . ')')
+call s:ok(!exists('g:lua_version'), 'g:lua_version is not left set for plain Lua buffers')
 call s:is('\<experiment\>', 'sondeForm')
 call s:ok(synIDattr(synIDtrans(synID(line('.'), col('.'), 1)), 'name') ==# 'Statement', 'sondeForm links to Statement')
 call s:is('^\s*\zsparams', 'sondeFormKey')

@@ -8,10 +8,19 @@ endif
 let s:cpo_save = &cpo
 set cpo&vim
 
-let g:lua_version = get(g:, "lua_version", 5)
-let g:lua_subversion = get(g:, "lua_subversion", 4)
+" Lua 5.4 unless the user chose a version; the choice is not left behind
+" for plain Lua buffers.
+let s:set_version = !exists("g:lua_version")
+if s:set_version
+  let g:lua_version = 5
+  let g:lua_subversion = 4
+endif
 runtime! syntax/lua.vim
 unlet! b:current_syntax
+if s:set_version
+  unlet g:lua_version g:lua_subversion
+endif
+unlet s:set_version
 
 " The recipe form and its fields.
 syn match sondeForm /\<experiment\>\ze\s*\%(["'({]\|\[=*\[\)/
