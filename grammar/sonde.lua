@@ -11,6 +11,10 @@
 local lpeg = require "lpeg"
 local re = require "re"
 
+-- each nested expression or block holds a few backtrack entries: LPeg's
+-- default (400) would stop at about 60 levels; Lua itself allows 200
+lpeg.setmaxstack(20000)
+
 local M = {}
 
 local here = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
@@ -220,14 +224,17 @@ function G:compile(entry, text)
   return re.compile("entry__ <- " .. entry .. "\n" .. (text or self.re_text), self.defs)
 end
 
--- tree(src): the parse tree of a valid source (see to_re), or nil
+-- tree(src): the parse tree of a valid source (see to_re), or nil; also nil
+-- past LPeg's capture nesting limit (about 50 nested functions), where the
+-- static pass is skipped
 function G:tree(src)
   if not self.tree_pat then
     local wrap = { block = true, stat = true, funcbody = true, parlist = true, attnamelist = true,
                    label = true, exprstat = true, var = true }
     self.tree_pat = self:compile("File", M.to_re(self.rules, self.byname, wrap))
   end
-  return self.tree_pat:match(src)
+  local ok, tree = pcall(self.tree_pat.match, self.tree_pat, src)
+  return ok and tree or nil
 end
 
 -- static(src): nil, or the first violation of Lua's rules that are not
