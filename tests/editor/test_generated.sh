@@ -31,7 +31,13 @@ fi
 if compare "$tmp/now" >"$tmp/diff.txt" 2>&1; then
   ok "editor files are up to date with sonde --dump-api"
 else
-  bad "editor files are out of date: run make editor-files"; head -n 40 "$tmp/diff.txt"
+  bad "editor files are out of date: run make editor-files"
+  # the built-ins that changed, by their luals definitions, then the diff
+  defs() { cat "$1"/*.lua 2>/dev/null | sed -n 's/^function \([^(]*\)(.*/\1/p; s/^\([A-Za-z_]*\)\["\([a-z_]*\)"\] = function.*/\1:\2/p' | sort; }
+  defs editor-support/luals/library >"$tmp/old.names"; defs "$tmp/now/editor-support/luals/library" >"$tmp/new.names"
+  comm -13 "$tmp/old.names" "$tmp/new.names" | sed 's/^/  new or renamed: /' | head -n 20
+  comm -23 "$tmp/old.names" "$tmp/new.names" | sed 's/^/  gone: /' | head -n 20
+  head -n 40 "$tmp/diff.txt"
 fi
 
 # The check can fail: a renamed built-in changes every generated file.
