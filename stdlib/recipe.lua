@@ -1333,4 +1333,27 @@ function M.main(cmd, ...)
   return false
 end
 
+for _, d in ipairs {
+  { "recipe.sorted_pairs", "recipe.sorted_pairs(t)", "pairs in sorted key order (numbers, then strings): no hash order reaches a result" },
+  { "recipe.shortest", "recipe.shortest(x)", "the shortest %g form of a float that reads back as the same number" },
+  { "recipe.object", "recipe.object(t)", "mark a table to be written as a JSON object even when empty" },
+  { "recipe.json", "recipe.json(v)", "JSON with sorted keys and %.17g floats (1-element tensors as numbers)" },
+  { "recipe.json_decode", "recipe.json_decode(s)", "read JSON: objects, arrays, strings, numbers, true/false/null, NaN/Infinity" },
+  { "recipe.resolve", "recipe.resolve(r, file_values, {\"k=v\", ...})", "a recipe's params: defaults, then a params table, then k=v strings, typed and checked" },
+  { "recipe.load", "recipe.load(path, {safe=})", "load a recipe file: {name, about, specs, run, path, dir, text, sha256, reads}" },
+  { "recipe.dir_name", "recipe.dir_name(name)", "a recipe name as a directory name (no '/', no leading '.')" },
+  { "recipe.make_run_dir", "recipe.make_run_dir(parent)", "a new, never reused parent/<date>-<hex> directory" },
+  { "recipe.read_status", "recipe.read_status(dir)", "a run's status word (running, done, failed, interrupted) and its error text" },
+  { "recipe.execute", "recipe.execute(r, {params=, seed=, out=, threads=, safe=})", "run a loaded recipe in a new run dir: dir, ok, err, last metrics" },
+  { "recipe.sweep_jobs", "recipe.sweep_jobs(r, {\"k=a,b\", \"seed=1..3\", ...})", "a sweep's job list from its arguments alone: axes sorted, seeds innermost" },
+  { "recipe.main", "recipe.main(cmd, ...)", "the entry of sonde run|show|verify|runs|sweep; true on success" },
+  { "Run:log", "run:log{name=value, ...}", "append one line to metrics.jsonl (sorted keys, %.17g; 1-element tensors as numbers)" },
+  { "Run:save", "run:save(name, tensor_or_model_or_table)", "save tensors (a model's state_dict) as an artifact of the run dir, atomically" },
+  { "Run:save_image", "run:save_image(name, t, {bits=8})", "save a CxHxW or HxW tensor as a PNG artifact, atomically" },
+  { "Run:plot", "run:plot(name, fig_or_fn, ...)", "save a figure (or fn(...)'s, e.g. plot.line) as a PNG artifact, atomically" },
+  { "Run:checkpoint", "run:checkpoint(state)", "commit tensors, models and scalars atomically; --resume restores the last one" },
+  { "Run:restore", "run:restore()", "the state of the last checkpoint (nested tensor keys joined with '.'), or nil" },
+  { "Run:gen", "run:gen(stream)", "a generator seeded from the run seed for an independent stream (default 0)" },
+} do sonde.doc(d[1], d[2], d[3]) end
+
 return M

@@ -356,8 +356,10 @@ static int l_sha256(lua_State *L) {
 }
 
 static int l_sha256_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
   char hex[65];
-  if (sd_io_sha256_file(luaL_checkstring(L, 1), hex) != SD_OK) return sd_lua_fail(L, "sha256_file");
+  if (sd_io_guard(path, false) != SD_OK || sd_io_sha256_file(path, hex) != SD_OK)
+    return sd_lua_fail(L, "sha256_file");
   lua_pushstring(L, hex);
   return 1;
 }
