@@ -121,32 +121,42 @@ function checkApi(apiFile, parser, hl) {
   check(block.length > 0 && stale.length === 0, 'the generated block names only documented built-ins',
     'run `make editor-files`; stale: ' + stale.slice(0, 8).join(', '));
   console.log(`api: ${api.functions.length} functions, ${api.methods.size} methods, ${api.globals.size} globals`);
-  return new Set(api.functions);
+  const tops = new Set([...api.modules].map(m => m.split('.')[0]));
+  return { functions: new Set(api.functions), modules: tops, globals: api.globals };
 }
 
-// a file of the tree: no error node; experiment and module.function captured
-function checkFile(file, parser, hl, documented) {
-  const src = fs.readFileSync(file, 'utf8');
-  const tree = parser.parse(src);
+// a file of the tree: no error node; every `experiment "name" {...}` call is
+// the recipe form, every call of a documented module function has its
+// field captured as a built-in, and no local variable is a built-in
+function walk(node, fn) { fn(node); for (const c of node.namedChildren) walk(c, fn); }
+function checkFile(file, parser, hl, api) {
+  const tree = parser.parse(fs.readFileSync(file, 'utf8'));
   check(!tree.rootNode.hasError, `${file} parses without errors`);
   const caps = captures(hl, tree);
-  const lines = src.split('\n');
+  const has = (node, name) => at(caps, node.startPosition.row, node.startPosition.column).some(c => c.name === name);
+  const where = node => `${file}:${node.startPosition.row + 1}:${node.startPosition.column + 1}`;
   let n = 0;
-  lines.forEach((line, row) => {
-    if (/^\s*--/.test(line)) return;
-    const e = line.match(/^\s*experiment\s*["'(]/);
-    if (e) {
-      const col = line.indexOf('experiment');
-      n++;
-      check(at(caps, row, col).some(c => c.name === 'keyword.recipe'), `${file}:${row + 1} experiment is the recipe form`);
+  walk(tree.rootNode, node => {
+    if (node.type === 'function_call') {
+      const name = node.childForFieldName('name');
+      const inner = name && name.type === 'function_call' && name.childForFieldName('name');
+      if (inner && inner.type === 'identifier' && inner.text === 'experiment') {
+        n++;
+        check(has(inner, 'keyword.recipe'), `${where(inner)} experiment is the recipe form`);
+      }
+      if (api && name && name.type === 'dot_index_expression' && api.functions.has(name.text.replace(/\s+/g, ''))) {
+        const field = name.childForFieldName('field');
+        n++;
+        check(has(field, 'function.builtin'), `${where(field)} ${name.text} is a built-in function`);
+      }
     }
-    if (!documented) return;
-    for (const m of line.matchAll(/(?<![\w.:])((?:[a-z]\w*\.)+)(\w+)\s*[({"']/g)) {
-      const name = m[1] + m[2];
-      if (!documented.has(name) || line.slice(0, m.index).split('"').length % 2 === 0) continue;
-      const col = m.index + m[1].length;
-      n++;
-      check(at(caps, row, col).some(c => c.name === 'function.builtin'), `${file}:${row + 1}:${col + 1} ${name} is a built-in function`);
+    if (api && node.type === 'variable_declaration') {
+      walk(node, v => {
+        if (v.type !== 'identifier' || v.parent.type !== 'variable_list' ||
+            api.modules.has(v.text) || api.globals.has(v.text)) return;
+        n++;
+        check(!has(v, 'function.builtin') && !has(v, 'module.builtin'), `${where(v)} local ${v.text} is not a built-in`);
+      });
     }
   });
   return n;
@@ -174,7 +184,7 @@ function checkFile(file, parser, hl, documented) {
   const documented = opt.api ? checkApi(opt.api, parser, hl) : null;
   let places = 0;
   for (const f of opt.files) places += checkFile(f, parser, hl, documented);
-  console.log(`files: ${opt.files.length} parsed, ${places} recipe forms and built-in calls checked`);
+  console.log(`files: ${opt.files.length} parsed, ${places} recipe forms, built-in calls and locals checked`);
   console.log(`TALLY ${passed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
 })().catch(e => { console.log('FAIL ' + (e.stack || e)); console.log(`TALLY ${passed} passed, ${failed + 1} failed`); process.exit(1); });
