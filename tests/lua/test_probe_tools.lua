@@ -248,6 +248,41 @@ T.test("mil: bag accuracy on new bags, witnesses score highest, direction", func
   T.near(m:predict_proba(te)[1]:item(), 1 / (1 + math.exp(-m:decision_function(te)[1]:item())), 1e-12)
 end)
 
+T.test("mil: one witness per positive bag: beats a mean-embedding probe and a naive instance probe", function()
+  -- bags of 4..12 instances in 10-d; a positive bag has exactly one witness
+  local function one_witness(B, seed)
+    local g = tensor.generator(seed)
+    local Xs, offs, ys, row = {}, {}, {}, 1
+    for b = 1, B do
+      local m = 4 + tensor.randint(0, 9, 1, { gen = g })[1]:item()
+      local X = tensor.randn(m, 10, { gen = g, dtype = "f64" })
+      local pos = tensor.rand(1, { gen = g })[1]:item() < 0.5
+      if pos then X[{ 1, 1 }] = X[{ 1, 1 }]:item() + 3 end
+      Xs[#Xs + 1] = X; offs[b] = row; row = row + m; ys[b] = pos and 1 or 0
+    end
+    offs[B + 1] = row
+    return tensor.cat(Xs, 1), offs, tensor.new(ys)
+  end
+  local function per_bag(X, o, f)   -- f(rows of a bag) for each bag
+    local out = {}
+    for b = 1, #o - 1 do out[b] = f(X:narrow(1, o[b], o[b + 1] - o[b])) end
+    return out
+  end
+  local X, o, y = one_witness(300, 1)
+  local Xt, ot, yt = one_witness(300, 101)
+  local auc = function(s) return select(3, plot.roc_curve(s, yt)) end
+  local mil = auc(probe.mil({ X, o }, y):decision_function({ Xt, ot }))
+  local mean = function(B) return B:mean(1, true) end
+  local nsk = probe.logistic(tensor.cat(per_bag(X, o, mean)), y, { l2 = 1e-2 })
+  local emb = auc(nsk:decision_function(tensor.cat(per_bag(Xt, ot, mean))))
+  local yi = {}
+  for b = 1, #o - 1 do for i = o[b], o[b + 1] - 1 do yi[i] = y[b]:item() end end
+  local naive = probe.logistic(X, tensor.new(yi), { l2 = 1e-2 })
+  local inst = auc(per_bag(Xt, ot, function(B) return naive:decision_function(B):max():item() end))
+  T.ok(mil > emb + 0.1, string.format("MIL %.4f vs mean embedding %.4f", mil, emb))
+  T.ok(mil > inst, string.format("MIL %.4f vs naive instance probe %.4f", mil, inst))
+end)
+
 T.test("mil: argument errors", function()
   local X = tensor.randn(6, 2)
   T.raises(function() probe.mil({ X, { 1, 3 } }, { 1, 0, 1 }) end, "2 offsets for 3 bags")
