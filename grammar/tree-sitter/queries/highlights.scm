@@ -117,8 +117,9 @@
   table: (identifier) @_m1 (#eq? @_m1 "detect")
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "coreset" "dissonance" "ecod" "energy" "hbos" "iforest" "knn" "load"
-    "lof" "mahalanobis" "maxlogit" "msp" "patches" "upsample" "vacuity"))
+    "autoencoder" "coreset" "dissonance" "ecod" "energy" "hbos" "iforest" "knn"
+    "load" "lof" "mahalanobis" "maxlogit" "msp" "patches" "simplenet" "upsample"
+    "vacuity"))
 (dot_index_expression
   table: (dot_index_expression table: (identifier) @_m1 (#eq? @_m1 "detect") field: (identifier) @_m2 (#eq? @_m2 "kernels"))
   field: (identifier) @function.builtin
@@ -178,8 +179,8 @@
   table: (identifier) @_m1 (#eq? @_m1 "probe")
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "conformal" "layers" "lda" "logistic" "mass_mean" "mil" "plot_layers" "rank_features"
-    "ridge" "stability"))
+    "ccs" "conformal" "layers" "lda" "logistic" "mass_mean" "mil" "mlp"
+    "plot_layers" "rank_features" "ridge" "stability"))
 (dot_index_expression
   table: (dot_index_expression table: (identifier) @_m1 (#eq? @_m1 "probe") field: (identifier) @_m2 (#eq? @_m2 "kernels"))
   field: (identifier) @function.builtin
@@ -227,33 +228,33 @@
     "any" "argmax" "argmin" "argsort" "atan2" "atan2_" "backward" "bernoulli_"
     "bincount" "bmm" "buffers" "bytes" "capture" "cdist" "ceil" "ceil_"
     "checkpoint" "children" "cholesky" "chunk" "clamp" "clamp_" "clip" "clone"
-    "color" "contiguous" "copy" "copy_" "cos" "cos_" "coverage" "cumprod"
-    "cumsum" "dash" "decision_function" "det" "detach" "diag" "diagonal" "dim"
-    "direction" "div" "div_" "dot" "dtype" "eigh" "eq" "eval"
-    "exp" "exp_" "expand" "expm1" "expm1_" "exponential_" "fill" "fill_"
-    "flatten" "flip" "floor" "floor_" "fmod" "fmod_" "forward" "free"
-    "gather" "ge" "gelu" "gelu_" "gen" "get" "get_last_lr" "grad_fn"
-    "gt" "image" "image_scores" "index_add" "index_add_" "index_copy" "index_copy_" "index_fill"
-    "index_fill_" "index_select" "inverse" "is_contiguous" "is_leaf" "isinf" "isnan" "item"
-    "kthvalue" "le" "line" "load_state_dict" "log" "log1p" "log1p_" "log_"
-    "log_softmax" "logical_and" "logical_not" "logical_or" "logsumexp" "lstsq" "lt" "markers"
-    "masked_fill" "masked_fill_" "masked_select" "matmul" "max" "maximum" "maximum_" "mean"
-    "min" "minimum" "minimum_" "mm" "modules" "mul" "mul_" "multinomial"
-    "mv" "named_buffers" "named_children" "named_modules" "named_parameters" "narrow" "ne" "needs_grad"
-    "neg" "neg_" "nonzero" "norm" "normal_" "num_parameters" "numel" "one_hot"
-    "outer" "parameters" "permute" "pixels" "plot" "polyline" "pow" "pow_"
-    "pr" "predict" "predict_proba" "predict_set" "prod" "qr" "random_" "reciprocal"
-    "reciprocal_" "rect" "register_buffer" "register_forward_hook" "register_parameter" "relu" "relu_" "remainder"
-    "remainder_" "repeat" "repeat_tensor" "requires_grad" "reshape" "restore" "roc" "roll"
-    "round" "round_" "rsqrt" "rsqrt_" "save" "save_image" "scatter" "scatter_"
-    "scatter_add" "scatter_add_" "score" "score_instances" "seed" "select" "set_state" "shape"
-    "sigmoid" "sigmoid_" "sign" "sign_" "sin" "sin_" "size" "slogdet"
-    "softmax" "softplus" "softplus_" "solve" "sort" "split" "sqrt" "sqrt_"
-    "square" "square_" "squeeze" "state" "state_dict" "std" "step" "stride"
-    "sub" "sub_" "sum" "svd" "t" "tanh" "tanh_" "text"
-    "text_size" "three_way" "threshold" "to" "tolist" "topk" "train" "transpose"
-    "tril" "triu" "unfold" "uniform_" "unique" "unsqueeze" "var" "view"
-    "where" "width" "zero_grad"))
+    "color" "confidence" "contiguous" "copy" "copy_" "cos" "cos_" "coverage"
+    "cumprod" "cumsum" "dash" "decision_function" "det" "detach" "diag" "diagonal"
+    "dim" "direction" "div" "div_" "dot" "dtype" "eigh" "eq"
+    "eval" "exp" "exp_" "expand" "expm1" "expm1_" "exponential_" "fill"
+    "fill_" "flatten" "flip" "floor" "floor_" "fmod" "fmod_" "forward"
+    "free" "gather" "ge" "gelu" "gelu_" "gen" "get" "get_last_lr"
+    "grad_fn" "gt" "image" "image_scores" "index_add" "index_add_" "index_copy" "index_copy_"
+    "index_fill" "index_fill_" "index_select" "inverse" "is_contiguous" "is_leaf" "isinf" "isnan"
+    "item" "kthvalue" "le" "line" "load_state_dict" "log" "log1p" "log1p_"
+    "log_" "log_softmax" "logical_and" "logical_not" "logical_or" "logsumexp" "lstsq" "lt"
+    "markers" "masked_fill" "masked_fill_" "masked_select" "matmul" "max" "maximum" "maximum_"
+    "mean" "min" "minimum" "minimum_" "mm" "modules" "mul" "mul_"
+    "multinomial" "mv" "named_buffers" "named_children" "named_modules" "named_parameters" "narrow" "ne"
+    "needs_grad" "neg" "neg_" "nonzero" "norm" "normal_" "num_parameters" "numel"
+    "one_hot" "outer" "parameters" "permute" "pixels" "plot" "polyline" "pow"
+    "pow_" "pr" "predict" "predict_proba" "predict_set" "prod" "qr" "random_"
+    "reciprocal" "reciprocal_" "rect" "register_buffer" "register_forward_hook" "register_parameter" "relu" "relu_"
+    "remainder" "remainder_" "repeat" "repeat_tensor" "requires_grad" "reshape" "restore" "roc"
+    "roll" "round" "round_" "rsqrt" "rsqrt_" "save" "save_image" "scatter"
+    "scatter_" "scatter_add" "scatter_add_" "score" "score_instances" "seed" "select" "set_state"
+    "shape" "sigmoid" "sigmoid_" "sign" "sign_" "sin" "sin_" "size"
+    "slogdet" "softmax" "softplus" "softplus_" "solve" "sort" "split" "sqrt"
+    "sqrt_" "square" "square_" "squeeze" "state" "state_dict" "std" "step"
+    "stride" "sub" "sub_" "sum" "svd" "t" "tanh" "tanh_"
+    "text" "text_size" "three_way" "threshold" "to" "tolist" "topk" "train"
+    "transpose" "tril" "triu" "unfold" "uniform_" "unique" "unsqueeze" "var"
+    "view" "where" "width" "zero_grad"))
 
 ; global functions
 (function_call
