@@ -132,18 +132,7 @@ kinds.knn = function(state, opts) return new("knn", opts, state, knn_score) end
 -- the row farthest from the chosen set m - 1 times. Returns 1-based rows.
 function M.coreset(x, m, o)
   check2d("coreset", x)
-  local n = x:size(1)
-  m = math.min(m, n)
-  local g = opt(o, "gen", tensor.generator(opt(o, "seed", 0)))
-  local first = tensor.randint(1, n + 1, 1, { gen = g })[1]:item()
-  local idx, mind = { first }, x:cdist(x:narrow(1, first, 1)):view(n)
-  for _ = 2, m do
-    local _, j = mind:max(1)
-    j = j:item()
-    idx[#idx + 1] = j
-    mind = tensor.minimum(mind, x:cdist(x:narrow(1, j, 1)):view(n))
-  end
-  return tensor.new(idx)
+  return K.coreset(x, math.min(m, x:size(1)), opt(o, "seed", 0))
 end
 
 function M.knn(train, o)

@@ -76,6 +76,13 @@ static int l_knn(lua_State *L) {
   return 2;
 }
 
+static int l_coreset(lua_State *L) {
+  sd_tensor *x = sd_lua_check(L, 1);
+  int64_t m = (int64_t)luaL_checkinteger(L, 2);
+  sd_lua_push(L, sd_coreset(x, m, (uint64_t)luaL_checkinteger(L, 3)), "coreset");
+  return 1;
+}
+
 static int l_iforest_fit(lua_State *L) {
   sd_tensor *x = sd_lua_check(L, 1), *roots;
   int64_t trees = (int64_t)luaL_checkinteger(L, 2), psi = (int64_t)luaL_checkinteger(L, 3);
@@ -103,6 +110,7 @@ static int l_ecdf_counts(lua_State *L) {
 static const sd_reg detect_kernel_fns[] = {
   {"pro", l_pro, "detect.kernels.pro(maps, masks, fpr_limit)", "normalised area under the PRO curve to fpr_limit"},
   {"knn", l_knn, "detect.kernels.knn(X, bank, k)", "distances [n,k] ascending and 1-based rows of the k nearest bank rows (GEMM, exact recompute)"},
+  {"coreset", l_coreset, "detect.kernels.coreset(X, m, seed)", "1-based rows of a greedy k-center coreset (PatchCore)"},
   {"iforest_fit", l_iforest_fit, "detect.kernels.iforest_fit(X, n_trees, max_samples, seed)", "isolation forest: nodes [M,4] f64 and roots [T] i64"},
   {"iforest_score", l_iforest_score, "detect.kernels.iforest_score(nodes, roots, X, psi)", "isolation scores 2^(-E h / c(psi)) per row"},
   {"ecdf_counts", l_ecdf_counts, "detect.kernels.ecdf_counts(sorted, X)", "#train <= x and #train >= x per feature (i64)"},

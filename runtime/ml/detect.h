@@ -52,6 +52,10 @@ sd_status sd_rank_tpr_at_fpr(const sd_tensor *s, const sd_tensor *y, double x, b
    idx [n,k] (1-based bank rows, ties by position). */
 sd_status sd_knn(const sd_tensor *x, const sd_tensor *bank, int64_t k, sd_tensor **dist, sd_tensor **idx);
 
+/* Greedy k-center (PatchCore's coreset) of the rows of x [n,d]: m 1-based
+   row indices (i64), the first drawn from seed (detect_coreset.c). */
+sd_tensor *sd_coreset(const sd_tensor *x, int64_t m, uint64_t seed);
+
 /* --- isolation forest (detect_iforest.c) --- */
 
 /* Grows n_trees trees on max_samples rows each (fewer when n is smaller),

@@ -237,6 +237,28 @@ START_TEST(knn_matches_brute_force) {
 }
 END_TEST
 
+START_TEST(coreset_is_farthest_first) {
+  int64_t sh[2] = {6, 1};
+  double v[6] = {0, 1, 2, 10, 11, -5};
+  sd_tensor *x = sd_empty(SD_F64, 2, sh);
+  memcpy(sd_data(x), v, sizeof v);
+  sd_tensor *c = sd_coreset(x, 6, 3), *c1 = sd_coreset(x, 3, 3);
+  ck_assert_ptr_nonnull(c);
+  const int64_t *o = sd_data(c), *o1 = sd_data(c1);
+  int seen[7] = {0};
+  for (int k = 0; k < 6; k++) { ck_assert(o[k] >= 1 && o[k] <= 6); seen[o[k]]++; }
+  for (int k = 1; k <= 6; k++) ck_assert_int_eq(seen[k], 1);
+  ck_assert(o1[0] == o[0] && o1[1] == o[1] && o1[2] == o[2]); /* prefixes agree */
+  /* the second pick is the farthest from the first */
+  double far = 0;
+  for (int k = 0; k < 6; k++) if (fabs(v[k] - v[o[0] - 1]) > far) far = fabs(v[k] - v[o[0] - 1]);
+  ck_assert(fabs(v[o[1] - 1] - v[o[0] - 1]) == far);
+  ck_assert_ptr_null(sd_coreset(x, 7, 0));
+  ck_assert_ptr_null(sd_coreset(x, 0, 0));
+  sd_release(x); sd_release(c); sd_release(c1);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("detect");
   TCase *tc = tcase_create("rank");
@@ -248,6 +270,7 @@ int main(void) {
   tcase_add_test(tc, threads_do_not_change_results);
   tcase_add_test(tc, iforest_c_and_forest);
   tcase_add_test(tc, knn_matches_brute_force);
+  tcase_add_test(tc, coreset_is_farthest_first);
   suite_add_tcase(s, tc);
   return unit_run(s);
 }
