@@ -284,17 +284,20 @@ local function recipe_patterns(g)
     text = g:compile("text {}"),
     default = g:compile("default {}"),
     exp = g:compile("exp {}"),
-    scalar_kind = g:compile([[ {'-'? Skip Numeral} Skip {} / {'true' / 'false'} !NameChar Skip {} / {text} {} ]]),
+    scalar_kind = g:compile([[ {number} {} / {'true' / 'false'} !NameChar Skip {} / {text} {} ]]),
     list_open = g:compile("'{' Skip {}"),
   }
   return recipe_pats
 end
 
+-- kind_of_literal(s): the type of a scalar the schema matched; a number
+-- is computed (numerals and arithmetic only, so running it is harmless)
 local function kind_of_literal(s)
   if s == "true" or s == "false" then return "boolean" end
-  local c = s:sub(1, 1)
+  local c = s:match("^%s*(.)")
   if c == '"' or c == "'" or c == "[" then return "string" end
-  local v = load("return " .. s, "=literal", "t", {})()
+  local ok, v = pcall(load("return " .. s, "=default", "t", {}))
+  if not ok then return nil, v end
   return math.type(v) == "integer" and "integer" or "number"
 end
 
@@ -364,7 +367,7 @@ function G:diagnose_params(src, pos, err)
       local s = de and P.sep:match(src, de)
       if not d then err(v, "param '%s': must be { default, \"doc\" }", key)
       elseif not de or not (s or P.close:match(src, de)) then
-        err(d, "param '%s': the default must be a literal number, integer, string, boolean or list", key)
+        err(d, "param '%s': the default must be a constant number, integer, string, boolean or list", key)
       elseif s and not P.close:match(src, s) and not P.text:match(src, s) then
         err(s, "param '%s': the doc must be a string", key)
       else err(v, "param '%s': must be { default, \"doc\" }", key) end
@@ -411,7 +414,8 @@ function G:params_static(src, pos, err)
       while r and not P.close:match(src, r) do
         local lit, e = P.scalar_kind:match(src, r)
         if not lit then break end
-        local k = kind_of_literal(lit)
+        local k, why = kind_of_literal(lit)
+        if not k then err(r, "param '%s': the default cannot be computed: %s", key, why); break end
         if first == "number" and k == "integer" then k = "number" end
         if first and k ~= first then
           err(r, "param '%s': the default list mixes %s and %s", key, first, k)
@@ -420,6 +424,10 @@ function G:params_static(src, pos, err)
         first = first or k
         r = P.sep:match(src, e)
       end
+    elseif d then -- a scalar default: it must compute
+      local lit = P.scalar_kind:match(src, d)
+      local k, why = lit and kind_of_literal(lit)
+      if lit and not k then err(d, "param '%s': the default cannot be computed: %s", key, why) end
     end
     local fe = P.field:match(src, q)
     q = fe and P.sep:match(src, fe)

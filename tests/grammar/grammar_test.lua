@@ -81,6 +81,50 @@ do
   end
 end
 
+-- 1b. against the manual: the tokens of section 3.1 are exactly the
+-- terminals of part 1, and every nonterminal of section 9 is a rule or is
+-- restated in a comment (the left-recursive ones)
+do
+  local manual_symbols = { "+", "-", "*", "/", "%", "^", "#", "&", "~", "|", "<<", ">>", "//", "==", "~=",
+    "<=", ">=", "<", ">", "=", "(", ")", "{", "}", "[", "]", "::", ";", ":", ",", ".", "..", "..." }
+  local manual_words = { "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
+    "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while" }
+  local used, words = {}, {}
+  local function walk(n, lexical)
+    if n.k == "lit" and not lexical then
+      if n.v:match("^%a+$") then words[n.v] = true else used[n.v] = true end
+    end
+    for _, x in ipairs(n) do walk(x, lexical) end
+  end
+  local part2 = false
+  for _, r in ipairs(G.rules) do
+    if r.name == "recipe" then part2 = true end
+    if not part2 then walk(r.body, r.name:match("^%u") ~= nil) end
+  end
+  local want = {}
+  for _, t in ipairs(manual_symbols) do want[t] = true end
+  local missing, extra = {}, {}
+  for t in pairs(want) do if not used[t] then missing[#missing + 1] = t end end
+  for t in pairs(used) do if not want[t] then extra[#extra + 1] = t end end
+  check(#missing == 0 and #extra == 0, "part 1's symbols are the manual's tokens (3.1)",
+    "missing " .. table.concat(missing, " ") .. "; extra " .. table.concat(extra, " "))
+  local res = {}
+  for _, alt in ipairs(G.byname.Reserved.body) do res[#res + 1] = alt.v end
+  table.sort(res)
+  check(table.concat(res, " ") == table.concat(manual_words, " "), "Reserved is the manual's list (3.1)",
+    table.concat(res, " "))
+  for _, w in ipairs(manual_words) do
+    check(words[w] or w == "goto" or w == "break", "reserved word '" .. w .. "' appears in the syntax")
+  end
+  local text = read(S.ebnf_path)
+  for _, nt in ipairs { "chunk", "block", "stat", "attnamelist", "attrib", "retstat", "label", "funcname",
+                        "varlist", "var", "namelist", "explist", "exp", "prefixexp", "functioncall", "args",
+                        "functiondef", "funcbody", "parlist", "tableconstructor", "fieldlist", "field",
+                        "fieldsep", "binop", "unop" } do
+    check(G.byname[nt] or text:find(nt .. " ::=", 1, true), "the manual's " .. nt .. " is in sonde.ebnf")
+  end
+end
+
 -- 2. snippets: the expected verdict, luac's, and the twin's all agree
 do
   local counts = { valid = 0, invalid = 0, static = 0 }
@@ -226,8 +270,14 @@ do
     { 'experiment "a" {\n  run = function(p, run) end,\n  sizes = 3,\n}', "bad.sonde:3: experiment: unknown field 'sizes'" },
     { 'experiment "a" {\n  about = 42,\n  run = function(p, run) end }', "bad.sonde:2: experiment: about must be a string" },
     { 'experiment "a" { about = "x" }', "bad.sonde:1: experiment: needs run = function" },
-    { 'experiment "a" {\n  params = {\n    lr = { 2 * 0.1, "rate" },\n  },\n  run = function(p, run) end }',
-      "bad.sonde:3: param 'lr': the default must be a literal" },
+    { 'experiment "a" {\n  params = {\n    lr = { 2 * x, "rate" },\n  },\n  run = function(p, run) end }',
+      "bad.sonde:3: param 'lr': the default must be a constant" },
+    { 'experiment "a" {\n  params = {\n    lr = { rate, "rate" },\n  },\n  run = function(p, run) end }',
+      "bad.sonde:3: param 'lr': the default must be a constant" },
+    { 'experiment "a" {\n  params = {\n    n = { 1 // 0, "n" },\n  },\n  run = function(p, run) end }',
+      "bad.sonde:3: param 'n': the default cannot be computed: " },
+    { 'experiment "a" {\n  params = {\n    sizes = { { 2, 3 // 0 }, "n" },\n  },\n  run = function(p, run) end }',
+      "bad.sonde:3: param 'sizes': the default cannot be computed: " },
     { 'experiment "a" {\n  params = {\n    lr = { 0.1, 7 },\n  },\n  run = function(p, run) end }',
       "bad.sonde:3: param 'lr': the doc must be a string" },
     { 'experiment "a" {\n  params = {\n    lr = 0.1,\n  },\n  run = function(p, run) end }',
@@ -261,6 +311,7 @@ experiment "all kinds" {
     n = { 100, "integer" }, lr = { 1e-3, "number" }, neg = { -2, "negative integer" },
     name = { "mlp", "string" }, flag = { false, "boolean" }, sizes = { { 64, 8 }, "list" },
     rates = { { 0.1, 1 }, "numbers" }, words = { { "a", [[b]] } }, hex = { 0x10 },
+    eps = { 8 / 255, "arithmetic" }, big = { 2 ^ 10 }, half = { -(1 + 2) // 2 }, mix = { { 1 / 2, 3 * 4 } },
   },
   run = function(p, run) run:log{ n = p.n } end,
 }]==]

@@ -35,7 +35,7 @@ ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 printf 'local x = 1\nx = = 2\n' >"$tmp/syntax.sonde"
 printf 'for i = 1, 2 do end\nbreak\n' >"$tmp/static.sonde"
-printf 'experiment "e" {\n  params = { n = { 2 * 3, "n" } },\n  run = function(p, run) end,\n}\n' >"$tmp/recipe.sonde"
+printf 'experiment "e" {\n  params = { n = { 2 * k, "n" } },\n  run = function(p, run) end,\n}\n' >"$tmp/recipe.sonde"
 for lua in lua5.4 "$SONDE"; do
   if [ "$lua" = "$SONDE" ] && [ ! -x "$SONDE" ]; then echo "note: no sonde at $SONDE"; continue; fi
   out=$("$lua" grammar/sonde.lua "$tmp/syntax.sonde" 2>&1); st=$?
@@ -43,7 +43,7 @@ for lua in lua5.4 "$SONDE"; do
   out=$("$lua" grammar/sonde.lua "$tmp/static.sonde" 2>&1); st=$?
   [ $st -eq 1 ] && [ "$out" = "$tmp/static.sonde:2: break outside loop at line 2" ] && ok || bad "$lua: static error message: $out"
   out=$("$lua" grammar/sonde.lua --recipe "$tmp/recipe.sonde" 2>&1); st=$?
-  case "$out" in "$tmp/recipe.sonde:2: param 'n': the default must be a literal"*) [ $st -eq 1 ] && ok || bad "$lua: recipe exit $st";; *) bad "$lua: recipe message: $out";; esac
+  case "$out" in "$tmp/recipe.sonde:2: param 'n': the default must be a constant"*) [ $st -eq 1 ] && ok || bad "$lua: recipe exit $st";; *) bad "$lua: recipe message: $out";; esac
   out=$("$lua" grammar/sonde.lua --recipe examples/*.sonde 2>&1); st=$?
   [ $st -eq 0 ] && [ -z "$out" ] && ok || bad "$lua: examples: $out"
   n=$("$lua" grammar/sonde.lua --re | grep -c ' <- ')
