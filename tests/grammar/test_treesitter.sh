@@ -2,9 +2,11 @@
 # test_treesitter.sh: sonde's tree-sitter queries (grammar/tree-sitter/queries)
 # run headless under node with web-tree-sitter and the published Lua grammar,
 # both installed from grammar/tree-sitter/package-lock.json into the build
-# directory (next to $SONDE; no global install). Parses the examples and
-# the tests' recipes, checks the annotated sample's captures, and checks the
-# generated block against `sonde --dump-api`. Prints the TALLY line.
+# directory (next to $SONDE; no global install). Parses every .sonde and
+# .lua file of examples/, tests/ and stdlib/ (no error node; experiment,
+# documented module functions and locals captured as they should be),
+# checks the annotated sample's captures, and checks the generated block
+# against `sonde --dump-api`. Prints the TALLY line.
 cd "$(dirname "$0")/../.." || exit 1
 SONDE=${SONDE:-./sonde}
 skip() { echo "SKIP: $1"; echo "TALLY 1 passed, 0 failed"; exit 0; }
@@ -41,5 +43,5 @@ api=
 if "$SONDE" --dump-api >"$tmp/api.json" 2>"$tmp/api.err"; then api="--api $tmp/api.json"
 else echo "note: $SONDE --dump-api failed ($(head -n 1 "$tmp/api.err")); built-in list not checked"; fi
 
-files=$(find examples tests -type f -name '*.sonde' | sort)
+files=$(find examples tests stdlib -type f \( -name '*.sonde' -o -name '*.lua' \) | sort)
 node "$src/test_queries.js" --modules "$dir" $api --sample tests/grammar/highlight_sample.sonde $files
