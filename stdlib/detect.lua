@@ -294,21 +294,33 @@ function M.ecod(train, o)
   return d
 end
 
--- --- HBOS (Goldstein & Dengel 2012, as PyOD: n_bins=10, alpha=0.1, tol=0.5) ---
+-- --- HBOS (Goldstein & Dengel 2012) as PyOD: n_bins=10, alpha=0.1, tol=0.5 ---
+-- Per feature, a density histogram of the training values (numpy's
+-- histogram: equal bins over [min, max], edges as numpy's linspace); a value scores -log2(density of
+-- its bin + alpha), with bins closed on the right as PyOD's digitize(right=
+-- True); a value outside the range by at most tol bins takes the edge bin,
+-- farther out the feature's lowest density.
+
+-- number of edges (columns of e [p, k]) below (strict) or at most x, per element of x [m, p]
+local function count_edges(x, e, strict)
+  local xe, ee = x:unsqueeze(3), e:unsqueeze(1)
+  return (strict and xe:gt(ee) or xe:ge(ee)):sum(3)
+end
 
 local function hbos_score(self, x)
   check2d("hbos", x)
   local st, o = self.state, self.opts
-  local x64 = x:to("f64")
-  local lo, w = st.lo, st.width
-  local pos = (x64 - lo):div(w)                   -- bin position, 0-based
-  local b = pos:floor()
-  local nb = o.n_bins
-  -- slightly outside the range (within tol bins): the edge bin; farther: density 0
-  local inside = pos:ge(-o.tol):logical_and(pos:lt(nb + o.tol))
-  local bi = b:clamp(0, nb - 1):to("i64") + 1
-  local dens = st.hist:gather(1, bi):masked_fill(inside:logical_not(), 0)
-  return dens:add(o.alpha):log():neg():sum(2)
+  local nb, e = o.n_bins, st.edges               -- e [p, nb + 1]
+  x = x:to("f64")
+  local ind = count_edges(x, e, true)             -- numpy digitize(right=True)
+  local w0 = (e:select(2, 2) - e:select(2, 1)):view(1, -1)
+  local wn = (e:select(2, nb + 1) - e:select(2, nb)):view(1, -1)
+  local below = ind:eq(0):logical_and((e:select(2, 1):view(1, -1) - x):gt(w0 * o.tol))
+  local above = ind:eq(nb + 1):logical_and((x - e:select(2, nb + 1):view(1, -1)):gt(wn * o.tol))
+  local logd = st.hist:add(o.alpha):log():div(math.log(2))   -- [nb, p]
+  local lowest = logd:amin(1, true):expand(x:size(1), x:size(2))
+  local v = tensor.where(below:logical_or(above), lowest, logd:gather(1, ind:clamp(1, nb)))
+  return v:sum(2):neg()
 end
 kinds.hbos = function(state, opts) return new("hbos", opts, state, hbos_score) end
 
@@ -317,17 +329,21 @@ function M.hbos(train, o)
   local opts = { n_bins = opt(o, "n_bins", 10), alpha = opt(o, "alpha", 0.1), tol = opt(o, "tol", 0.5) }
   local x = train:to("f64")
   local n, p, nb = x:size(1), x:size(2), opts.n_bins
-  local lo, hi = x:amin(1, true), x:amax(1, true)
+  local lo, hi = x:amin(1), x:amax(1)
   -- a constant feature gets numpy's range (v - 0.5, v + 0.5)
   local flat = hi:eq(lo)
   lo = tensor.where(flat, lo - 0.5, lo)
   hi = tensor.where(flat, hi + 0.5, hi)
-  local w = (hi - lo):div(nb)
-  local bi = (x - lo):div(w):floor():clamp(0, nb - 1):to("i64") + 1 -- max goes in the last bin
+  -- numpy's linspace edges: lo + k (hi - lo)/nb, the last exactly hi
+  local k = tensor.arange(0, nb + 1, { dtype = "f64" }):view(1, -1)
+  local e = (k * (hi - lo):div(nb):view(-1, 1)) + lo:view(-1, 1)
+  e:select(2, nb + 1):copy_(hi)
+  -- numpy's histogram: bins [e_k, e_k+1), the last closed
+  local bi = (count_edges(x, e:narrow(2, 1, nb), false) - 1):clamp(0, nb - 1) + 1
   local hist = tensor.zeros(nb, p, { dtype = "f64" })
   hist:scatter_add_(1, bi, tensor.ones(n, p, { dtype = "f64" }))
-  hist = hist:div(w:mul(n))                               -- density=True
-  local d = new("hbos", opts, { lo = lo, width = w, hist = hist }, hbos_score)
+  hist = hist:div((e:narrow(2, 2, nb) - e:narrow(2, 1, nb)):t():mul(n))  -- density=True
+  local d = new("hbos", opts, { edges = e, hist = hist }, hbos_score)
   d.state.train_scores = hbos_score(d, x)
   return d
 end
@@ -462,7 +478,7 @@ for _, d in ipairs {
     "isolation forest score 2^(-E h(x)/c(psi)) (Liu et al. 2008, as sklearn's score_samples negated)" },
   { "lof", "detect.lof(train, {n_neighbors=20})", "local outlier factor of new rows against the training set (sklearn novelty=True, negated)" },
   { "ecod", "detect.ecod(train)", "ECOD (Li et al. 2022, PyOD): tail probabilities from per-feature empirical CDFs of the training set" },
-  { "hbos", "detect.hbos(train, {n_bins=10, alpha=0.1, tol=0.5})", "histogram-based outlier score, sum of -log(density + alpha) (PyOD's defaults)" },
+  { "hbos", "detect.hbos(train, {n_bins=10, alpha=0.1, tol=0.5})", "histogram-based outlier score, sum over features of -log2(bin density + alpha), as PyOD's HBOS" },
   { "patches", "detect.patches(train_maps, {method='knn'|'mahalanobis', k=1, coreset=, seed=0, shrinkage=0, reg=0.01})",
     "a detector scoring every location of [N,C,H,W] feature maps: kNN to a patch memory bank (PatchCore) or per-location Gaussians (PaDiM, cov + reg I)" },
   { "upsample", "detect.upsample(maps, H, W)", "anomaly maps [N,h,w] resized bilinearly to [N,H,W] for localisation" },
