@@ -745,7 +745,7 @@ function M.execute(r, opts)
     for name in sorted_pairs(m.artifacts or {}) do add_artifact(run, name) end
   end
   p.metrics = assert(io_open(dir .. "/metrics.jsonl", opts.resume and "ab" or "wb"))
-  local print0, write0 = print, io.write
+  local print0, write0, stderr0 = print, io.write, io.stderr
   print = function(...) -- tee: the terminal and log.txt
     print0(...)
     local n, parts = select("#", ...), {}
@@ -759,12 +759,23 @@ function M.execute(r, opts)
     log:flush()
     return io_write(...)
   end
+  -- io.stderr: a stand-in whose write goes to the terminal and log.txt
+  io.stderr = setmetatable({ write = function(f, ...)
+    log:write(...)
+    log:flush()
+    stderr0:write(...)
+    return f
+  end }, { __index = function(_, k)
+    local v = stderr0[k]
+    if type(v) ~= "function" then return v end
+    return function(_, ...) return v(stderr0, ...) end
+  end })
   tensor.manual_seed(opts.seed)
   math.randomseed(opts.seed)
   io_record(true)
   local ok, err = xpcall(r.run, traceback, opts.params, run)
   if not opts.safe then restore() end
-  print, io.write = print0, write0
+  print, io.write, io.stderr = print0, write0, stderr0
   -- the bookkeeping: a second try if a signal cut the first short
   local function finish()
     if io.type(p.metrics) == "file" then p.metrics:close() end

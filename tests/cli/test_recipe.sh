@@ -68,6 +68,12 @@ expect "runs shows the last step" 0 out "step=2"
 check "runs: header and one run" '[ "$(wc -l <out)" -eq 2 ] && head -n 1 out | grep -q "^run  *status  *params  *metrics$"'
 check "params file and k=v in the manifest" 'grep -q "\"hidden\":4,\"lr\":0.050000000000000003" "$tmp"/pf/*/*/manifest.json'
 
+# log.txt gets print, io.write and io.stderr:write; the terminal too
+printf 'experiment "w" { run = function() io.write("to stdout\\n"); io.stderr:write("to stderr\\n"); io.stderr:flush() end }\n' >w.sonde
+run run w.sonde --out "$tmp/w"
+check "io.write and io.stderr reach the terminal" 'grep -qx "to stdout" out && grep -qx "to stderr" err'
+check "io.write and io.stderr reach log.txt" 'grep -qx "to stdout" "$tmp"/w/w/*/log.txt && grep -qx "to stderr" "$tmp"/w/w/*/log.txt'
+
 # a failing run: exit 1, marked failed
 printf 'experiment "boom" { run = function(p, run) run:log{ a = 1 }; error("kaboom") end }\n' >boom.sonde
 run run boom.sonde --out "$tmp/boom"

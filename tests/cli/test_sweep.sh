@@ -66,6 +66,13 @@ check "pool: the third job finishes before the first" 'grep -n "^\[" out | sed -
 check "pool: every job done" '[ "$(cat "$tmp"/pool/sweep/*/slow/*/status | grep -c "^done$")" -eq 3 ]'
 check "pool: no exit-status files left" '! ls "$tmp"/pool/sweep/*/ | grep -q "\.rc"'
 
+# --safe reaches every job
+printf 'experiment "x" { params = { n = { 1, "n" } }, run = function(p) os.execute("true") end }\n' >x.sonde
+run sweep x.sonde n=1,2 -j 2 --safe --out "$tmp/xs"
+expect "sweep --safe: each job sandboxed" 1 out "n=2 seed=0: FAILED (x.sonde:1: os.execute is not allowed in --safe mode"
+run sweep x.sonde n=1,2 -j 2 --out "$tmp/xs"
+expect "the same sweep without --safe" 0 out "[2/2] n=2 seed=0: ok"
+
 # one at a time by default; no seed axis means seed 0; a list param uses ';'
 run sweep "$RECIPE" sizes='32,4;16,2' steps=1 --out "$tmp/l"
 expect "list param points" 0 out "sweep: 2 job(s), 1 at a time"
