@@ -52,6 +52,14 @@ function util.clip(x, clip)
   return x:clamp(clip[1], clip[2])
 end
 
+-- In place: adv = clamp(x + clamp(adv + alpha sign(g) - x, -eps, eps), range),
+-- the L-inf step and projection in one pass (C: attack.kernels.linf_step_).
+local kernels = require("attack.kernels")
+function util.linf_step(adv, x, g, alpha, eps, clip)
+  if clip then return kernels.linf_step_(adv, x, g:contiguous(), alpha, eps, clip[1], clip[2]) end
+  return kernels.linf_step_(adv, x, g:contiguous(), alpha, eps)
+end
+
 function util.gen(o) return o.gen or (o.seed and tensor.generator(o.seed)) or tensor.default_generator() end
 
 local function ce_sum(out, y) return F.cross_entropy(out, y, { reduction = "sum" }) end
@@ -79,7 +87,7 @@ end
 
 -- One run of PGD from x (FGSM is the one-step run without random start).
 local function pgd_run(model, x, y, o)
-  local adv = x
+  local adv = x:clone()
   if o.random_start then
     local opt = { gen = o.gen, dtype = x:dtype() }
     if o.norm == "inf" then
@@ -89,24 +97,21 @@ local function pgd_run(model, x, y, o)
       local r = tensor.rand(util.bshape(x), opt)
       adv = x + d * (r * o.eps / util.norms(d))
     end
-    adv = util.clip(adv, o.clip)
+    adv = util.clip(adv, o.clip):contiguous()
   end
   local loss = o.loss
   for _ = 1, o.steps do
     local g = util.input_grad(model, adv, function(out) return loss(out, y) end)
-    if o.targeted then g = -g end -- descend the loss of the target class
-    local delta
+    local alpha = o.targeted and -o.alpha or o.alpha -- targeted: descend the target's loss
     if o.norm == "inf" then
-      adv = adv + g:sign() * o.alpha
-      delta = (adv - x):clamp(-o.eps, o.eps)
+      util.linf_step(adv, x, g, alpha, o.eps, o.clip)
     else
-      adv = adv + g / (util.norms(g) + 1e-10) * o.alpha
-      delta = adv - x
+      adv = adv + g / (util.norms(g) + 1e-10) * alpha
+      local delta = adv - x
       local n = util.norms(delta)
-      local factor = tensor.where(n:gt(o.eps), o.eps / n, 1)
-      delta = delta * factor:to(x:dtype())
+      delta = delta * tensor.where(n:gt(o.eps), o.eps / n, 1):to(x:dtype())
+      adv = util.clip(x + delta, o.clip)
     end
-    adv = util.clip(x + delta, o.clip)
   end
   local out = util.forward(model, adv)
   local pred = out:argmax(2)
@@ -121,7 +126,7 @@ local function attack(model, x, y, o)
   if not tensor.is_tensor(y) or y:dim() ~= 1 or y:size(1) ~= x:size(1) then
     error("attack: y must be a 1-d tensor of N = " .. x:size(1) .. " labels", 3)
   end
-  x = x:detach()
+  x = x:detach():contiguous()
   return util.in_eval(model, function()
     local adv, success, loss = pgd_run(model, x, y, o)
     for _ = 2, o.restarts do

@@ -106,6 +106,7 @@ local function minmin(model_fn, X, y, group, o)
         local idx = tensor.arange(s, math.min(s + o.batch, n + 1))
         local xb, yb = X:index_select(1, idx), y:index_select(1, idx)
         local sel = group and group:index_select(1, idx) or idx
+        local adv = not group and util.clip(xb + noise:index_select(1, sel), o.clip):contiguous()
         for _ = 1, o.steps do
           local g
           if group then -- each group's noise gets the summed gradient of its samples
@@ -116,13 +117,11 @@ local function minmin(model_fn, X, y, group, o)
             end)
             noise = (noise - g:sign() * o.step_size):clamp(-o.eps, o.eps)
           else
-            local d = noise:index_select(1, sel)
-            g = util.input_grad(model, util.clip(xb + d, o.clip), function(out) return F.cross_entropy(out, yb, { reduction = "sum" }) end)
-            d = (d - g:sign() * o.step_size):clamp(-o.eps, o.eps)
-            if o.clip then d = util.clip(xb + d, o.clip) - xb end
-            noise:index_copy_(1, sel, d)
+            g = util.input_grad(model, adv, function(out) return F.cross_entropy(out, yb, { reduction = "sum" }) end)
+            util.linf_step(adv, xb, g, -o.step_size, o.eps, o.clip)
           end
         end
+        if not group then noise:index_copy_(1, sel, adv - xb) end
       end
     end)
     err = train_error(model, X, y, noise, group, o)
@@ -150,13 +149,12 @@ local function maximise(model_fn, X, y, o)
     for s = 1, n, o.batch do
       local idx = tensor.arange(s, math.min(s + o.batch, n + 1))
       local xb, yb = X:index_select(1, idx), y:index_select(1, idx)
-      local d = (tensor.rand(xb:shape(), { gen = gen, dtype = X:dtype() }) * 2 - 1) * o.eps
+      local adv = util.clip(xb + (tensor.rand(xb:shape(), { gen = gen, dtype = X:dtype() }) * 2 - 1) * o.eps, o.clip):contiguous()
       for _ = 1, o.steps do
-        local g = util.input_grad(model, util.clip(xb + d, o.clip), function(out) return objective(out, yb) end)
-        d = (d + g:sign() * o.step_size):clamp(-o.eps, o.eps)
-        if o.clip then d = util.clip(xb + d, o.clip) - xb end
+        local g = util.input_grad(model, adv, function(out) return objective(out, yb) end)
+        util.linf_step(adv, xb, g, o.step_size, o.eps, o.clip)
       end
-      noise:index_copy_(1, idx, d)
+      noise:index_copy_(1, idx, adv - xb)
     end
   end)
   return noise, { iterations = 1, train_error = train_error(model, X, y, noise, nil, o), model = model }
@@ -189,7 +187,7 @@ function M.unlearnable(model_fn, X, y, opts)
     optimizer = opts.optimizer, log = opts.log,
     gen = util.gen(opts),
   }
-  X = X:detach()
+  X = X:detach():contiguous()
   local noise, info, group
   if kind == "max" or kind == "bayes" then
     noise, info = maximise(model_fn, X, y, o)

@@ -329,6 +329,31 @@ T.test("unlearnable: argument errors", function()
   T.raises(function() attack.unlearnable(function() return 1 end, Xs, ys, { max_iter = 1 }) end, "nn module")
 end)
 
+T.test("attack.kernels.linf_step_ is the L-inf step and projection (f32, f64)", function()
+  local k = require("attack.kernels")
+  for _, dt in ipairs { "f64", "f32" } do
+    local g = tensor.generator(1)
+    local x = tensor.rand(5, 7, { gen = g, dtype = dt })
+    local adv = (x + (tensor.rand(5, 7, { gen = g, dtype = dt }) - 0.5) * 0.2):clamp(0, 1)
+    local grad = tensor.randn(5, 7, { gen = g, dtype = dt })
+    grad[{ 1, 1 }] = 0
+    for _, alpha in ipairs { 0.05, -0.05 } do
+      local want = (x + (adv + grad:sign() * alpha - x):clamp(-0.08, 0.08)):clamp(0, 1)
+      local got = adv:clone()
+      T.ok(k.linf_step_(got, x, grad, alpha, 0.08, 0, 1) == got, "returns adv")
+      T.ok(maxabs(got - want) == 0, dt .. ": differs from the tensor formula by " .. maxabs(got - want))
+      local free = adv:clone()
+      k.linf_step_(free, x, grad, alpha, 0.08)
+      T.ok(maxabs(free - (x + (adv + grad:sign() * alpha - x):clamp(-0.08, 0.08))) == 0, "without range")
+    end
+  end
+  local x = tensor.zeros(4, 4)
+  T.raises(function() k.linf_step_(x:clone(), x, tensor.zeros(4, 3), 0.1, 0.1) end, "one shape")
+  T.raises(function() k.linf_step_(x:clone(), x, tensor.zeros(4, 4, { dtype = "f64" }), 0.1, 0.1) end, "dtype")
+  T.raises(function() k.linf_step_(x:t(), x, x, 0.1, 0.1) end, "contiguous")
+  T.raises(function() k.linf_step_(x:clone(), x, x, 0.1, -1) end, "eps")
+end)
+
 T.test("every public function is documented", function()
   local docs = sonde.docs()
   for _, name in ipairs { "pgd", "fgsm", "evaluate", "fool", "fool_evolve", "unlearnable", "train_eval" } do
