@@ -9,7 +9,7 @@
 
 cat >sig.sonde <<'RECIPE'
 experiment "sig" {
-  params = { steps = { 30, "steps" }, pause = { 0.03, "seconds per step" } },
+  params = { steps = { 20, "steps" }, pause = { 0.03, "seconds per step" } },
   run = function(p, run)
     local s = run:restore() or { step = 0, w = tensor.zeros(2) }
     print("from step", s.step)
@@ -47,7 +47,7 @@ check "SIGTERM: exit 143" '[ "$rc" -eq 143 ]'
 check "SIGTERM: status interrupted, the signal named" '[ "$(cat "$d/status")" = "interrupted
 SIGTERM" ]'
 lines=$(wc -l <"$d/metrics.jsonl")
-check "SIGTERM: stopped mid-way" '[ "$lines" -ge 5 ] && [ "$lines" -lt 30 ]'
+check "SIGTERM: stopped mid-way" '[ "$lines" -ge 5 ] && [ "$lines" -lt 20 ]'
 check "SIGTERM: every metric line whole" '[ "$(grep -c "^{\"step\":[0-9]*,\"w\":[0-9]*}$" "$d/metrics.jsonl")" -eq "$lines" ]'
 check "SIGTERM: manifest complete" '/usr/bin/python3 -c "import json,sys; m = json.load(open(sys.argv[1])); sys.exit(0 if m[\"end\"] and m[\"recipe_sha256\"] else 1)" "$d/manifest.json"'
 check "SIGTERM: checkpoint whole" '/usr/bin/python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$d/checkpoint.json"'
