@@ -53,6 +53,7 @@ end
 
 -- classes (sorted distinct labels, i64), class numbers 1..K of y, counts
 local function encode(fn, y)
+  if y:numel() == 0 then error(fn .. ": y is empty (no rows to fit)", 3) end
   local classes, inv, counts = y:unique { return_inverse = true, return_counts = true }
   if classes:numel() < 2 then
     error(string.format("%s: y has one class only (%d); needs two or more", fn, classes:tolist()[1]), 3)
