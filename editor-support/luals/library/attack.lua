@@ -5,6 +5,10 @@
 ---@class sonde.attack
 attack = {}
 
+---sonde's `attack.kernels` module
+---@class sonde.attack.kernels
+attack.kernels = {}
+
 ---robust accuracy (fraction still classified y after the attack) and {robust_acc=, clean_acc=, n=}
 ---
 ---```lua
@@ -49,6 +53,21 @@ function attack.fool(model, opts) end
 ---@param opts? table {target=, shape=, steps=, population=, rate=, sigma=, target_conf=, gen=}
 ---@return any
 function attack.fool_evolve(model, opts) end
+
+---in place: adv = clamp(x + clamp(adv + alpha sign(g) - x, -eps, eps), lo, hi), one fused pass (contiguous, f32/f64)
+---
+---```lua
+---attack.kernels.linf_step_(adv, x, g, alpha, eps, [lo, hi])
+---```
+---@param adv any
+---@param x any
+---@param g any
+---@param alpha any
+---@param eps any
+---@param lo? any
+---@param hi? any
+---@return any
+function attack.kernels.linf_step_(adv, x, g, alpha, eps, lo, hi) end
 
 ---projected gradient descent (Madry et al.; torchattacks' rules, L2: eps=1, alpha=0.2): adversarial x and per-sample success
 ---

@@ -557,6 +557,16 @@ function Optimizer:step(closure) end
 ---@return any
 function Optimizer:zero_grad() end
 
+---CCS: (p(x+) + 1 - p(x-)) / 2, the belief that the positive statement is true
+---
+---```lua
+---ccs:confidence(X_pos, X_neg)
+---```
+---@param X_pos any
+---@param X_neg any
+---@return any
+function Probe:confidence(X_pos, X_neg) end
+
 ---scores X W^T + b: [n] for a binary probe (> 0: the second class), else [n, K]
 ---
 ---```lua

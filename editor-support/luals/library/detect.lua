@@ -9,6 +9,16 @@ detect = {}
 ---@class sonde.detect.kernels
 detect.kernels = {}
 
+---MLP autoencoder trained with MSE (Adam); score = mean squared reconstruction error of each row
+---
+---```lua
+---detect.autoencoder(train, {hidden={64,16}, epochs=50, lr=1e-3, batch=64, seed=0})
+---```
+---@param train any
+---@param opts? table {hidden=, epochs=, lr=, batch=, seed=}
+---@return any
+function detect.autoencoder(train, opts) end
+
 ---1-based rows of a greedy k-center coreset of size m (PatchCore)
 ---
 ---```lua
@@ -48,7 +58,7 @@ function detect.ecod(train) end
 ---@return any
 function detect.energy(logits, opts) end
 
----histogram-based outlier score, sum of -log(density + alpha) (PyOD's defaults)
+---histogram-based outlier score, sum over features of -log2(bin density + alpha), as PyOD's HBOS
 ---
 ---```lua
 ---detect.hbos(train, {n_bins=10, alpha=0.1, tol=0.5})
@@ -97,6 +107,17 @@ function detect.kernels.aupr_trapz(scores, labels) end
 ---@param labels any
 ---@return any
 function detect.kernels.auroc(scores, labels) end
+
+---1-based rows of a greedy k-center coreset (PatchCore)
+---
+---```lua
+---detect.kernels.coreset(X, m, seed)
+---```
+---@param X any
+---@param m any
+---@param seed any
+---@return any
+function detect.kernels.coreset(X, m, seed) end
 
 ---#train <= x and #train >= x per feature (i64)
 ---
@@ -265,6 +286,16 @@ function detect.msp(logits) end
 ---@param opts? table {method=, k=, coreset=, seed=, shrinkage=, reg=}
 ---@return any
 function detect.patches(train_maps, opts) end
+
+---SimpleNet (Liu et al. 2023): linear adaptor, Gaussian-noise anomalies, MLP discriminator, truncated L1; score -D; [n,C] or maps [N,C,H,W] -> [N,H,W]
+---
+---```lua
+---detect.simplenet(features, {noise_std=0.015, adaptor=true, epochs=160, hidden=1024, lr=2e-4, adaptor_lr=1e-4, batch=512, margin=0.5, seed=0})
+---```
+---@param features any
+---@param opts? table {noise_std=, adaptor=, epochs=, hidden=, lr=, adaptor_lr=, batch=, margin=, seed=}
+---@return any
+function detect.simplenet(features, opts) end
 
 ---anomaly maps [N,h,w] resized bilinearly to [N,H,W] for localisation
 ---

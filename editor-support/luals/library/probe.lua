@@ -9,6 +9,17 @@ probe = {}
 ---@class sonde.probe.kernels
 probe.kernels = {}
 
+---contrast-consistent search (Burns et al. 2022): unsupervised probe from consistency + confidence, best of n_tries seeded starts
+---
+---```lua
+---probe.ccs(X_pos, X_neg, {n_tries=10, epochs=1000, lr=1e-3, weight_decay=0.01, var_normalize=false, seed=0, gen=, y=})
+---```
+---@param X_pos any
+---@param X_neg any
+---@param opts? table {n_tries=, epochs=, lr=, weight_decay=, var_normalize=, seed=, gen=, y=}
+---@return any
+function probe.ccs(X_pos, X_neg, opts) end
+
 ---split-conformal sets with coverage >= 1 - alpha: threshold = the ceil((n+1)(1-alpha))-th smallest calibration score; :predict_set, :coverage, :three_way
 ---
 ---```lua
@@ -103,6 +114,17 @@ function probe.mass_mean(X, y, opts) end
 ---@param opts? table {eta=, min_pos_ratio=, l2=, mask=, max_iter=}
 ---@return any
 function probe.mil(tbl, labels, opts) end
+
+---nonlinear probe: ReLU MLP on cross-entropy by Adam (scikit-learn MLPClassifier's defaults); :direction() is its mean input gradient
+---
+---```lua
+---probe.mlp(X, y, {hidden={100}, epochs=200, lr=1e-3, batch=min(200,n), weight_decay=0, seed=0, gen=})
+---```
+---@param X any
+---@param y any
+---@param opts? table {hidden=, epochs=, lr=, batch=, weight_decay=, seed=, gen=}
+---@return any
+function probe.mlp(X, y, opts) end
 
 ---a figure of probe.layers' mean accuracy per layer with ± std error bars
 ---

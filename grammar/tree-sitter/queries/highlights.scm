@@ -97,6 +97,11 @@
   (#any-of? @function.builtin
     "evaluate" "fgsm" "fool" "fool_evolve" "pgd" "train_eval" "unlearnable"))
 (dot_index_expression
+  table: (dot_index_expression table: (identifier) @_m1 (#eq? @_m1 "attack") field: (identifier) @_m2 (#eq? @_m2 "kernels"))
+  field: (identifier) @function.builtin
+  (#any-of? @function.builtin
+    "linf_step_"))
+(dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "autograd")
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
@@ -124,8 +129,8 @@
   table: (dot_index_expression table: (identifier) @_m1 (#eq? @_m1 "detect") field: (identifier) @_m2 (#eq? @_m2 "kernels"))
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "aupr" "aupr_trapz" "auroc" "ecdf_counts" "fpr_at_tpr" "iforest_fit" "iforest_score" "knn"
-    "pr_curve" "pro" "roc_curve" "tpr_at_fpr"))
+    "aupr" "aupr_trapz" "auroc" "coreset" "ecdf_counts" "fpr_at_tpr" "iforest_fit" "iforest_score"
+    "knn" "pr_curve" "pro" "roc_curve" "tpr_at_fpr"))
 (dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "image")
   field: (identifier) @function.builtin
