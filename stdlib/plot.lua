@@ -74,11 +74,21 @@ end
 
 -- --- figures ----------------------------------------------------------------
 
+-- legend=: true or a corner ("upper right", the default, "upper left",
+-- "lower right", "lower left"); false hides it.
+local corners = { ["upper right"] = true, ["upper left"] = true, ["lower right"] = true, ["lower left"] = true }
+
 local function figure(opts)
+  local legend = opts.legend
+  if legend == true then legend = "upper right" end
+  if legend ~= nil and legend ~= false and not corners[legend] then
+    error(string.format("plot: legend= must be true, false or a corner (\"upper right\", \"upper left\", "
+      .. "\"lower right\", \"lower left\"), got %s", tostring(legend)), 3)
+  end
   return setmetatable({
     series = {}, title = opts.title, xlabel = opts.xlabel, ylabel = opts.ylabel,
     logy = opts.logy, width = opts.width or 640, height = opts.height or 480,
-    legend = opts.legend, xlim = opts.xlim, ylim = opts.ylim,
+    legend = legend, xlim = opts.xlim, ylim = opts.ylim,
   }, Figure)
 end
 
@@ -183,7 +193,7 @@ end
 local function draw_legend(c, self, px, py, pw, ph)
   local items = {}
   for _, s in ipairs(self.series) do if s.label then items[#items + 1] = s end end
-  if #items == 0 then return end
+  if #items == 0 or self.legend == false then return end
   local fs, lh, tw = 11, 18, 0
   for _, s in ipairs(items) do tw = math.max(tw, (c:text_size(s.label, fs))) end
   local w, h = tw + 44, #items * lh + 8

@@ -61,6 +61,16 @@ T.test("line with two series, labels, title and legend", function()
   check(plot.line({ 3, 1, 4, 1, 5 }, { width = 200, height = 150 }), "line_y.png", 200, 150, plot.colors[1])
 end)
 
+T.test("legend= takes true, false or a corner, and names a bad value", function()
+  local x = tensor.linspace(0, 1, 5)
+  for _, v in ipairs { true, false, "lower left" } do
+    local fig = plot.figure({ legend = v, width = 200, height = 150 })
+    fig:line(x, x, { label = "a" })
+    check(fig, "legend.png", 200, 150, plot.colors[1])
+  end
+  T.raises(function() plot.figure({ legend = "middle" }) end, "legend= must be true, false or a corner")
+end)
+
 T.test("scatter coloured by label", function()
   local x, y, c = {}, {}, {}
   for i = 1, 60 do x[i], y[i], c[i] = i % 10, i // 10, i % 3 + 1 end
