@@ -214,6 +214,13 @@ T.test("LiRA and RMIA with shadow models: oracle near 0.5, the original above, s
     "shadows were built for 40 forget + 300 test rows")
   T.raises(function() unlearn.shadows { model_fn = mlp, pool = pool, forget = forget_s, test = test, n = 3 } end,
     "n must be an even number")
+  -- shadows = a count: mia trains them with its own options (default Adam trainer)
+  local a = unlearn.mia(model, forget_s, test, { method = "lira", shadows = 4, model_fn = mlp, pool = pool,
+    steps = 150, lr = 1e-2, batch = 64, population = 50, seed = 2 })
+  local b = unlearn.mia(model, forget_s, test, { method = "lira", shadows = 4, model_fn = mlp, pool = pool,
+    steps = 150, lr = 1e-2, batch = 64, population = 50, seed = 2 })
+  T.ok(a.auc > 0.6, "lira with its own shadows: " .. a.auc)
+  T.ok(a.scores:eq(b.scores):all():item(), "seeded")
 end)
 
 T.test("LiRA and RMIA scores follow their formulas on hand-made shadows", function()
