@@ -14,7 +14,31 @@ local function opt(o, key, def, fn)
   return o[key]
 end
 
-function M.auroc(scores, labels) return K.auroc(scores, labels) end
+-- max_fpr: scikit-learn's McClish-standardised partial AUC over FPR in
+-- [0, max_fpr], on roc_curve's points with the last one interpolated.
+local function partial_auroc(scores, labels, m)
+  if type(m) ~= "number" or m <= 0 or m > 1 then
+    error("auroc: max_fpr must be in (0, 1], got " .. tostring(m), 3)
+  end
+  if m == 1 then return K.auroc(scores, labels) end
+  local fpr, tpr = K.roc_curve(scores, labels, true)
+  fpr, tpr = fpr:tolist(), tpr:tolist()
+  local stop = 1 -- number of points with fpr <= m (searchsorted right)
+  while stop < #fpr and fpr[stop + 1] <= m do stop = stop + 1 end
+  local x0, x1, y0, y1 = fpr[stop], fpr[stop + 1], tpr[stop], tpr[stop + 1]
+  local area = 0
+  for i = 2, stop do area = area + (fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2 end
+  local yend = x1 == x0 and y1 or y0 + (y1 - y0) * (m - x0) / (x1 - x0)
+  area = area + (m - x0) * (y0 + yend) / 2
+  local lo, hi = 0.5 * m * m, m
+  return 0.5 * (1 + (area - lo) / (hi - lo))
+end
+
+function M.auroc(scores, labels, o)
+  local m = opt(o, "max_fpr", nil, "auroc")
+  if m ~= nil then return partial_auroc(scores, labels, m) end
+  return K.auroc(scores, labels)
+end
 function M.aupr(scores, labels) return K.aupr(scores, labels) end
 function M.aupr_trapz(scores, labels) return K.aupr_trapz(scores, labels) end
 
@@ -96,8 +120,8 @@ for _, d in ipairs {
     "MVTec AD's PRO: area under per-region overlap vs FPR up to fpr_limit, / fpr_limit (regions: 8-connected mask components)" },
   { "bootstrap", "metrics.bootstrap(fn, ..., {n=1000, seed=0, level=0.95})",
     "percentile CI of fn(...) over resampled rows of the tensor arguments: {value, mean, std, lo, hi, n, failed}" },
-  { "auroc", "metrics.auroc(scores, labels)",
-    "area under the ROC: P(s+ > s-) + P(s+ = s-)/2, exact (= sklearn roc_auc_score)" },
+  { "auroc", "metrics.auroc(scores, labels, {max_fpr=nil})",
+    "area under the ROC: P(s+ > s-) + P(s+ = s-)/2, exact (= sklearn roc_auc_score); max_fpr: McClish partial AUC as sklearn" },
   { "aupr", "metrics.aupr(scores, labels)",
     "average precision: sum of (R_k - R_k-1) P_k over distinct thresholds (= sklearn average_precision_score)" },
   { "aupr_trapz", "metrics.aupr_trapz(scores, labels)",

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_sklearn_rank.sh: metrics.auroc, aupr, aupr_trapz, roc_curve,
+# test_sklearn_rank.sh: metrics.auroc (also with max_fpr), aupr, aupr_trapz, roc_curve,
 # pr_curve, fpr_at_tpr and tpr_at_fpr against scikit-learn (Debian's 1.2,
 # /usr/bin/python3) to 1e-9, on random scores with heavy ties, several
 # prevalences, f32/f64 scores and i64/bool/f32 labels. Prints the TALLY line.
@@ -44,6 +44,7 @@ for name, s in pairs(cases) do
   if id then
     local y = cases["y" .. id]
     res["auroc" .. id] = scalar(metrics.auroc(s, y))
+    res["pauc" .. id] = tensor.new({ metrics.auroc(s, y, { max_fpr = 0.1 }), metrics.auroc(s, y, { max_fpr = 0.5 }) }, { dtype = "f64" })
     res["ap" .. id] = scalar(metrics.aupr(s, y))
     res["trapz" .. id] = scalar(metrics.aupr_trapz(s, y))
     res["fpr" .. id], res["tpr" .. id], res["thr" .. id] = metrics.roc_curve(s, y)
@@ -83,6 +84,7 @@ for i in ids:
     s, y = cin["s" + i], cin["y" + i].astype(np.int64)
     check("auroc " + i, r["auroc" + i][0], roc_auc_score(y, s))
     check("ap " + i, r["ap" + i][0], average_precision_score(y, s))
+    check("auroc max_fpr " + i, r["pauc" + i], [roc_auc_score(y, s, max_fpr=0.1), roc_auc_score(y, s, max_fpr=0.5)])
     f, t, h = roc_curve(y, s)
     check("roc fpr " + i, r["fpr" + i], f); check("roc tpr " + i, r["tpr" + i], t)
     check("roc thr " + i, r["thr" + i], h)

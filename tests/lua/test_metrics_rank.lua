@@ -46,6 +46,13 @@ T.test("anchors' worked example: AUROC 0.75, AP 0.7167", function()
   T.near(metrics.aupr(s8, y8), ref_ap(list(s8), list(y8)), 1e-15)
 end)
 
+T.test("partial AUROC (max_fpr) as sklearn's McClish standardisation", function()
+  T.near(metrics.auroc(s8, y8, { max_fpr = 0.5 }), 2 / 3, 1e-15)       -- the anchors' 0.667
+  T.near(metrics.auroc(s8, y8, { max_fpr = 0.3 }), 0.6470588235294118, 1e-15)
+  T.eq(metrics.auroc(s8, y8, { max_fpr = 1 }), 0.75)
+  T.raises(function() metrics.auroc(s8, y8, { max_fpr = 0 }) end, "max_fpr must be in (0, 1]")
+end)
+
 T.test("random tied scores match the pairwise reference", function()
   local g = tensor.generator(3)
   for _, n in ipairs { 2, 5, 40, 300 } do
