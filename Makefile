@@ -88,7 +88,7 @@ test: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	./sonde examples/quickstart.sonde
+	./sonde run examples/quickstart.sonde --out runs
 
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan check
