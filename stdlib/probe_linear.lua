@@ -134,14 +134,18 @@ function Linear:score(X, y)
   return p:eq(y):to("f64"):mean():item()
 end
 
--- unit direction(s) the probe reads: the binary probe's [d]; for K classes
--- all [K, d] rows, or the row of one class label
+-- unit direction(s) the probe reads: the binary probe's [d] (toward the
+-- positive class; negated when the first class is asked for); for K
+-- classes all [K, d] rows, or the row of one class label
 function Linear:direction(class)
   local W = self.coef
-  if W:size(1) == 1 then return W:select(1, 1) / W:norm():item() end
-  if class == nil then return W / W:norm(2, 2, true) end
-  local row = class_numbers(self.classes, tensor.new({ class }, { dtype = "i64" }))[1]:item()
+  local row = class ~= nil and class_numbers(self.classes, tensor.new({ class }, { dtype = "i64" }))[1]:item()
   if row == 0 then error(string.format("%s:direction: %s is not a class", self.fn, tostring(class)), 2) end
+  if W:size(1) == 1 then
+    local u = W:select(1, 1) / W:norm():item()
+    return row == 1 and -u or u
+  end
+  if class == nil then return W / W:norm(2, 2, true) end
   return W:select(1, row) / W:select(1, row):norm():item()
 end
 
@@ -597,7 +601,7 @@ for _, d in ipairs {
   { "predict", "p:predict(X)", "the predicted labels (i64, the original label values)" },
   { "predict_proba", "p:predict_proba(X)", "class probabilities [n, K], columns in the order of p.classes" },
   { "score", "p:score(X, y)", "accuracy of p:predict(X) against the labels y" },
-  { "direction", "p:direction([class])", "the unit vector the probe reads ([d]); multiclass: [K, d] rows, or one class's row" },
+  { "direction", "p:direction([class])", "the unit vector the probe reads: binary [d] toward the positive class (negated for the first class); multiclass [K, d] rows, or one class's row" },
   { "confidence", "ccs:confidence(X_pos, X_neg)", "CCS: (p(x+) + 1 - p(x-)) / 2, the belief that the positive statement is true" },
 } do sonde.doc("Probe:" .. d[1], d[2], d[3]) end
 

@@ -42,6 +42,9 @@ T.test("logistic binary: labels kept, methods agree", function()
   T.near(u:norm():item(), 1, 1e-6)
   -- the rule is x1 - x2: the direction is mostly along (1, -1, 0, ...)/sqrt 2
   T.ok(u[1]:item() > 0.6 and u[2]:item() < -0.6)
+  T.eq(p:direction(4):tolist(), u:tolist())
+  T.eq(p:direction(-3):tolist(), (-u):tolist())
+  T.raises(function() p:direction(0) end, "0 is not a class")
 end)
 
 T.test("logistic multinomial: 4 classes, lists, direction per class", function()
