@@ -201,7 +201,10 @@ static sd_status problem_init(lr_problem *p, const sd_tensor *X, const sd_tensor
   e->rb = (1 << 16) / d;
   e->rb = e->rb < 32 ? 32 : e->rb > 4096 ? 4096 : e->rb;
   e->nblk = (n + e->rb - 1) / e->rb;
+  /* each chunk keeps a gradient of nw d numbers: at most about 2^24 in all */
+  int64_t cap = ((int64_t)1 << 24) / (e->nw * d);
   e->nchunk = e->nblk < NCHUNK ? e->nblk : NCHUNK;
+  if (e->nchunk > cap) e->nchunk = cap > 1 ? cap : 1;
   /* Z, G and Wc sized for f64, the widest the products run in */
   int64_t shape[1] = {8 * (e->nchunk * (e->rb * e->nw + e->nw * d + 1 + e->nw + 2 * K) + e->nw)};
   int64_t wshape[2] = {e->nw, d};
