@@ -601,7 +601,7 @@ for _, d in ipairs {
   { "predict", "p:predict(X)", "the predicted labels (i64, the original label values)" },
   { "predict_proba", "p:predict_proba(X)", "class probabilities [n, K], columns in the order of p.classes" },
   { "score", "p:score(X, y)", "accuracy of p:predict(X) against the labels y" },
-  { "direction", "p:direction([class])", "the unit vector the probe reads: binary [d] toward the positive class (negated for the first class); multiclass [K, d] rows, or one class's row" },
+  { "direction", "p:direction([class])", "the unit vector the probe reads ([d]); multiclass: [K, d] rows, or one class's row" },
   { "confidence", "ccs:confidence(X_pos, X_neg)", "CCS: (p(x+) + 1 - p(x-)) / 2, the belief that the positive statement is true" },
 } do sonde.doc("Probe:" .. d[1], d[2], d[3]) end
 
