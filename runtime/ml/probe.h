@@ -56,8 +56,10 @@ const char *sd_lbfgs_stop_name(sd_lbfgs_stop s);
    softmax with K rows. tol is scikit-learn's: on the gradient of the summed
    objective, n times ours.
 
-   X [n, d] f32 or f64 (the products run in its dtype; softmax, losses and
-   sums in f64), y i64 [n] of class numbers 1..K, sw f64 [n] or NULL (all 1).
+   X [n, d] f32 or f64, y i64 [n] of class numbers 1..K, sw f64 [n] or NULL
+   (all 1). The products run in X's dtype, softmax, losses and sums in f64;
+   an f32 fit that would stop on ftol (f32's noise) goes on with f64
+   products, so it ends where an f64 fit does.
    Results: *coef [nw, d] and *intercept [nw] in X's dtype (nw = 1 when K is
    2, else K). Bitwise the same for any thread count: rows go in blocks
    fixed by the shape, and block sums are added in order. */
