@@ -322,6 +322,23 @@ T.test("unlearnable and train_eval are seeded", function()
   T.ok(r1.test_acc >= 0 and r1.test_acc <= 1 and r1.train_acc >= 0)
 end)
 
+T.test("results do not depend on the thread count; seed= works like gen=", function()
+  local n0 = tensor.get_num_threads()
+  local out = {}
+  for i, n in ipairs { 1, 2 } do
+    tensor.set_num_threads(n)
+    out[i] = {
+      attack.pgd(model, X, y, { steps = 4, seed = 3 }),
+      attack.fool(model, { target = { 1, 3 }, shape = { 6 }, steps = 10, seed = 3 }).images,
+      (attack.unlearnable(model_fn, Xs, ys, { kind = "cluster", k = 3, max_iter = 1, batch = 40, seed = 3 })),
+      (attack.unlearnable(model_fn, Xs, ys, { kind = "bayes", steps = 3, batch = 40, seed = 3 })),
+    }
+  end
+  tensor.set_num_threads(n0)
+  for j = 1, 4 do T.ok(out[1][j]:eq(out[2][j]):all():item(), "result " .. j .. " differs between 1 and 2 threads") end
+  T.ok(out[1][1]:eq(attack.pgd(model, X, y, { steps = 4, gen = tensor.generator(3) })):all():item(), "seed = n is gen = tensor.generator(n)")
+end)
+
 T.test("unlearnable: argument errors", function()
   T.raises(function() attack.unlearnable(model_fn, Xs, ys, { kind = "bogus" }) end, "kind")
   T.raises(function() attack.unlearnable(nil, Xs, ys) end, "model_fn")
