@@ -35,15 +35,16 @@ function metrics.aupr(scores, labels) end
 ---@return any
 function metrics.aupr_trapz(scores, labels) end
 
----area under the ROC: P(s+ > s-) + P(s+ = s-)/2, exact (= sklearn roc_auc_score)
+---area under the ROC: P(s+ > s-) + P(s+ = s-)/2, exact (= sklearn roc_auc_score); max_fpr: McClish partial AUC as sklearn
 ---
 ---```lua
----metrics.auroc(scores, labels)
+---metrics.auroc(scores, labels, {max_fpr=nil})
 ---```
 ---@param scores any
 ---@param labels any
+---@param opts? table {max_fpr=}
 ---@return any
-function metrics.auroc(scores, labels) end
+function metrics.auroc(scores, labels, opts) end
 
 ---percentile CI of fn(...) over resampled rows of the tensor arguments: {value, mean, std, lo, hi, n, failed}
 ---
