@@ -22,9 +22,9 @@ for _, d in ipairs {
     "fooling images (Nguyen et al. 2015) labelled target with high confidence: {images=, confidence=, steps=, target=}" },
   { "fool_evolve", "attack.fool_evolve(model, {target=, shape=, steps=500, population=32, rate=0.1, sigma=0.2, target_conf=0.9999, gen=})",
     "fooling images by elitist evolution of pixels (attack.fool with method=\"evolve\")" },
-  { "unlearnable", "attack.unlearnable(model_fn, X, y, {eps=8/255, kind=\"sample\"|\"class\"|\"cluster\"|\"max\"|\"bayes\", step_size=0.8/255, steps=20|1, train_steps=10, stop_error=0.01|0.1, max_iter=100, batch=512, k=10, features=, optimizer=, gen=})",
-    "protected X (unlearnable examples: Huang et al. 2021 min-min noise, cluster-wise, or error-maximising) and info {noise=, iterations=, train_error=}" },
-  { "train_eval", "attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, {epochs=5, batch=128, lr=1e-3, optimizer=, gen=})",
+  { "unlearnable", "attack.unlearnable(model_fn, X, y, {eps=8/255, kind=\"sample\"|\"class\"|\"cluster\"|\"synthetic\"|\"max\"|\"bayes\", step_size=0.8/255, steps=20|1, train_steps=10, stop_error=0.01|0.1, max_iter=100, batch=512, k=10, features=, patch=4, optimizer=, gen=})",
+    "protected X (unlearnable examples: Huang et al. 2021 min-min noise, cluster-wise, Yu et al. 2022 synthetic shortcut noise, or error-maximising) and info {noise=, iterations=, train_error=}" },
+  { "train_eval", "attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, {epochs=5, batch=128, lr=1e-3, optimizer=, curve=false, gen=})",
     "train a fresh model_fn(gen) model (Adam) and report {test_acc=, train_acc=, model=, history=}" },
 } do sonde.doc("attack." .. d[1], d[2], d[3]) end
 

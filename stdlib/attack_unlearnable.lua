@@ -8,6 +8,9 @@
 --   cluster: the label-agnostic variant (after Unlearnable Clusters, Zhang
 --     et al. 2023): k-means clusters of features stand in for the labels,
 --     one noise per cluster, found by the same min-min loop;
+--   synthetic: linearly separable synthetic noise (after Yu et al. 2022,
+--     "Availability attacks create shortcuts"): no model at all, one random
+--     pattern of +-eps per class, constant on patch x patch blocks;
 --   max, bayes: error-maximising noise by projected gradient ascent on a
 --     model trained on the clean data: cross-entropy ("max", adversarial
 --     poisoning) or the estimated Bayes error E[1 - max_c p(c | x + d)]
@@ -131,6 +134,21 @@ local function minmin(model_fn, X, y, group, o)
   return noise, { iterations = it, train_error = err, model = model }
 end
 
+-- Synthetic shortcut noise: a +-eps sign per class, channel and
+-- patch x patch block of the last two dims (the last dim for [N, D] data).
+local function synthetic(X, y, o)
+  local shape, nd = X:shape(), X:dim()
+  local small, pos = X:shape(), {}
+  small[1] = y:max():item()
+  for d = math.max(2, nd - 1), nd do
+    small[d] = math.ceil(shape[d] / o.patch)
+    pos[d] = (tensor.arange(0, shape[d]) / o.patch):floor():to("i64") + 1 -- the block of every position
+  end
+  local noise = (tensor.bernoulli(0.5, small, { gen = o.gen, dtype = X:dtype() }) * 2 - 1) * o.eps
+  for d = math.max(2, nd - 1), nd do noise = noise:index_select(d, pos[d]) end
+  return noise:contiguous()
+end
+
 -- Error-maximising noise: PGA against a model trained on the clean data.
 local function maximise(model_fn, X, y, o)
   local gen = o.gen
@@ -160,7 +178,7 @@ local function maximise(model_fn, X, y, o)
   return noise, { iterations = 1, train_error = train_error(model, X, y, noise, nil, o), model = model }
 end
 
-local kinds = { sample = true, class = true, cluster = true, max = true, bayes = true }
+local kinds = { sample = true, class = true, cluster = true, synthetic = true, max = true, bayes = true }
 
 -- attack.unlearnable(model_fn, X, y, opts) -> protected X, info
 function M.unlearnable(model_fn, X, y, opts)
@@ -171,7 +189,7 @@ function M.unlearnable(model_fn, X, y, opts)
     error("attack.unlearnable: y must be a 1-d tensor of N = " .. X:size(1) .. " labels", 2)
   end
   local kind = opts.kind or "sample"
-  if not kinds[kind] then error("attack.unlearnable: kind must be sample, class, cluster, max or bayes, got " .. tostring(kind), 2) end
+  if not kinds[kind] then error("attack.unlearnable: kind must be sample, class, cluster, synthetic, max or bayes, got " .. tostring(kind), 2) end
   local sample = kind == "sample" or kind == "max" or kind == "bayes"
   local o = {
     kind = kind,
@@ -183,6 +201,7 @@ function M.unlearnable(model_fn, X, y, opts)
     max_iter = opts.max_iter or 100,
     batch = math.min(opts.batch or 512, X:size(1)),
     pretrain_epochs = opts.pretrain_epochs or 1,
+    patch = opts.patch or 4,
     clip = opts.clip == nil and { 0, 1 } or opts.clip,
     optimizer = opts.optimizer, log = opts.log,
     gen = util.gen(opts),
@@ -191,6 +210,10 @@ function M.unlearnable(model_fn, X, y, opts)
   local noise, info, group
   if kind == "max" or kind == "bayes" then
     noise, info = maximise(model_fn, X, y, o)
+  elseif kind == "synthetic" then
+    group = y:to("i64")
+    noise = synthetic(X, group, o)
+    info = { iterations = 0, train_error = train_error(fresh_model(model_fn, o.gen), X, y, noise, group, o) }
   else
     if kind == "class" then
       group = y:to("i64")
@@ -209,6 +232,7 @@ function M.unlearnable(model_fn, X, y, opts)
 end
 
 -- attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, opts) -> {test_acc=, train_acc=, model=, history=}
+-- (curve = true: history[e].val_acc is the clean test accuracy after epoch e)
 function M.train_eval(model_fn, Xtr, ytr, Xte, yte, opts)
   opts = opts or {}
   local gen = util.gen(opts)
@@ -216,7 +240,7 @@ function M.train_eval(model_fn, Xtr, ytr, Xte, yte, opts)
   local opt = opts.optimizer and opts.optimizer(model:parameters()) or optim.Adam(model:parameters(), { lr = opts.lr or 1e-3 })
   local epochs = opts.epochs or 5
   local history = nn.fit(model, data.loader(Xtr, ytr, { batch = opts.batch or 128, shuffle = true, gen = gen }),
-    { epochs = epochs, opt = opt, log = opts.log or false })
+    { epochs = epochs, opt = opt, log = opts.log or false, val = opts.curve and { Xte, yte } or nil })
   local test = nn.evaluate(model, { Xte, yte })
   return { test_acc = test.acc, train_acc = history[#history].acc, model = model, history = history }
 end

@@ -269,6 +269,23 @@ T.test("class-wise noise is one noise per class", function()
   T.ok(maxabs((d - want):masked_fill(inside:logical_not(), 0)) < 1e-6)
 end)
 
+T.test("synthetic noise: one +-eps pattern per class, constant on patch blocks", function()
+  local X = tensor.rand({ 30, 1, 6, 5 }, { gen = tensor.generator(3) }) * 0.5 + 0.25 -- no clipping
+  local y = tensor.arange(0, 30):remainder(3):to("i64") + 1
+  local Xp, info = attack.unlearnable(function(g) return nn.Sequential { nn.Flatten(), nn.Linear(30, 3, { gen = g }) } end,
+    X, y, { kind = "synthetic", patch = 2, gen = tensor.generator(4) })
+  T.eq(info.noise:shape(), { 3, 1, 6, 5 })
+  T.ok(maxabs(info.noise:abs() - 8 / 255) < 1e-6, "every entry is +-eps")
+  T.ok(maxabs(Xp - X - info.noise:index_select(1, y)) < 1e-6)
+  local n = info.noise:select(2, 1)
+  T.ok(maxabs(n:narrow(2, 1, 1) - n:narrow(2, 2, 1)) == 0)
+  T.ok(maxabs(n:narrow(3, 1, 1) - n:narrow(3, 2, 1)) == 0, "2x2 blocks")
+  T.ok(maxabs(n:select(1, 1) - n:select(1, 2)) > 0, "classes differ")
+  local again = attack.unlearnable(function(g) return nn.Sequential { nn.Flatten(), nn.Linear(30, 3, { gen = g }) } end,
+    X, y, { kind = "synthetic", patch = 2, gen = tensor.generator(4) })
+  T.ok(maxabs(again - Xp) == 0, "seeded")
+end)
+
 T.test("the min-min loop lowers the training error on the noisy data", function()
   local hard = ys:clone():random_(1, 4, { gen = tensor.generator(8) }) -- random labels: unlearnable without noise
   local _, info = attack.unlearnable(model_fn, Xs, hard, { kind = "class", eps = 0.3, step_size = 0.05, max_iter = 40, batch = 40, gen = tensor.generator(2) })
