@@ -84,25 +84,25 @@ function attack.pgd(model, x, y, opts) end
 ---train a fresh model_fn(gen) model (Adam) and report {test_acc=, train_acc=, model=, history=}
 ---
 ---```lua
----attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, {epochs=5, batch=128, lr=1e-3, optimizer=, gen=})
+---attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, {epochs=5, batch=128, lr=1e-3, optimizer=, curve=false, gen=})
 ---```
 ---@param model_fn any
 ---@param Xtrain any
 ---@param ytrain any
 ---@param Xtest any
 ---@param ytest any
----@param opts? table {epochs=, batch=, lr=, optimizer=, gen=}
+---@param opts? table {epochs=, batch=, lr=, optimizer=, curve=, gen=}
 ---@return any
 function attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, opts) end
 
----protected X (unlearnable examples: Huang et al. 2021 min-min noise, cluster-wise, or error-maximising) and info {noise=, iterations=, train_error=}
+---protected X (unlearnable examples: Huang et al. 2021 min-min noise, cluster-wise, Yu et al. 2022 synthetic shortcut noise, or error-maximising) and info {noise=, iterations=, train_error=}
 ---
 ---```lua
----attack.unlearnable(model_fn, X, y, {eps=8/255, kind="sample"|"class"|"cluster"|"max"|"bayes", step_size=0.8/255, steps=20|1, train_steps=10, stop_error=0.01|0.1, max_iter=100, batch=512, k=10, features=, optimizer=, gen=})
+---attack.unlearnable(model_fn, X, y, {eps=8/255, kind="sample"|"class"|"cluster"|"synthetic"|"max"|"bayes", step_size=0.8/255, steps=20|1, train_steps=10, stop_error=0.01|0.1, max_iter=100, batch=512, k=10, features=, patch=4, optimizer=, gen=})
 ---```
 ---@param model_fn any
 ---@param X any
 ---@param y any
----@param opts? table {eps=, kind=, step_size=, steps=, train_steps=, stop_error=, max_iter=, batch=, k=, features=, optimizer=, gen=}
+---@param opts? table {eps=, kind=, step_size=, steps=, train_steps=, stop_error=, max_iter=, batch=, k=, features=, patch=, optimizer=, gen=}
 ---@return any
 function attack.unlearnable(model_fn, X, y, opts) end
