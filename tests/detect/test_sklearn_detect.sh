@@ -5,15 +5,7 @@
 # NearestNeighbors', the Ledoit-Wolf Mahalanobis distance equals
 # LedoitWolf().mahalanobis, and isolation-forest AUROC is within 0.02 of
 # sklearn's IsolationForest on a Gaussian-with-outliers set. Prints TALLY.
-SONDE=${SONDE:-./sonde}
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c "import sklearn, numpy" 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 with scikit-learn and numpy is absent"
-  echo "TALLY 1 passed, 0 failed"
-  exit 0
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+PEER_MODULES="sklearn, numpy" . tests/peer.sh
 
 "$PY" - "$out" <<'PY' || { echo "TALLY 0 passed, 1 failed"; exit 1; }
 import sys, numpy as np

@@ -5,15 +5,7 @@
 # limit with linear interpolation, / limit), and metrics.auroc over pixel
 # maps against sklearn's roc_auc_score on the flattened maps. Maps have
 # heavy ties. Prints the TALLY line.
-SONDE=${SONDE:-./sonde}
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c "import sklearn, numpy, scipy.ndimage" 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 with scikit-learn, numpy and scipy is absent"
-  echo "TALLY 1 passed, 0 failed"
-  exit 0
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+PEER_MODULES="sklearn, numpy, scipy.ndimage" . tests/peer.sh
 "$PY" - "$out" <<'PY' || { echo "TALLY 0 passed, 1 failed"; exit 1; }
 import sys, numpy as np
 rng = np.random.default_rng(11)

@@ -5,15 +5,7 @@
 # ECDF taken over the training set plus the scored point, as documented in
 # docs/detect.md). Test points include values outside the training range
 # (beyond and within HBOS's tol) and ties. Prints the TALLY line.
-SONDE=${SONDE:-./sonde}
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c "import numpy, scipy.stats" 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 with numpy and scipy is absent"
-  echo "TALLY 1 passed, 0 failed"
-  exit 0
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+PEER_MODULES="numpy, scipy.stats" . tests/peer.sh
 "$PY" - "$out" <<'PY' || { echo "TALLY 0 passed, 1 failed"; exit 1; }
 import sys, numpy as np
 rng = np.random.default_rng(5)

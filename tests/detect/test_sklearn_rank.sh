@@ -3,15 +3,7 @@
 # pr_curve, fpr_at_tpr and tpr_at_fpr against scikit-learn (Debian's 1.2,
 # /usr/bin/python3) to 1e-9, on random scores with heavy ties, several
 # prevalences, f32/f64 scores and i64/bool/f32 labels. Prints the TALLY line.
-SONDE=${SONDE:-./sonde}
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c "import sklearn, numpy" 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 with scikit-learn and numpy is absent"
-  echo "TALLY 1 passed, 0 failed"
-  exit 0
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+PEER_MODULES="sklearn, numpy" . tests/peer.sh
 
 "$PY" - "$out" <<'PY' || { echo "TALLY 0 passed, 1 failed"; exit 1; }
 import sys, numpy as np

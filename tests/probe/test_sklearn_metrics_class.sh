@@ -3,15 +3,7 @@
 # k-NN accuracy and probe.rank_features' mutual information against
 # scikit-learn 1.2 and Kornblith et al.'s reference CKA code (numpy), on the
 # same arrays (written as .npy by python, read by sonde). Prints the TALLY line tests/run.sh reads.
-SONDE=${SONDE:-./sonde}
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c 'import sklearn, numpy' 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 with scikit-learn and numpy is not available"
-  echo "TALLY 1 passed, 0 failed"
-  exit 0
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+PEER_MODULES="sklearn, numpy" . tests/peer.sh
 
 "$PY" - "$out" <<'PY' || { echo "TALLY 0 passed, 1 failed"; exit 1; }
 import sys, numpy as np

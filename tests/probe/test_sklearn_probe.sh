@@ -7,15 +7,7 @@
 # points; at the defaults (C = 1, max_iter 100, neither converging) the test
 # accuracies agree to 0.5 points. Binary, multinomial, class_weight and
 # fit_intercept=false cases. Prints the TALLY line.
-SONDE=${SONDE:-./sonde}
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c "import sklearn, numpy" 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 with scikit-learn and numpy is absent"
-  echo "TALLY 1 passed, 0 failed"
-  exit 0
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+PEER_MODULES="sklearn, numpy" . tests/peer.sh
 
 "$SONDE" - "$out" <<'LUA' || { echo "TALLY 0 passed, 1 failed"; exit 1; }
 local dir = arg[1]
