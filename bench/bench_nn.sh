@@ -5,15 +5,6 @@
 # OPENBLAS_CORETYPE. Times are the best of 20 runs (ms); ratio < 1: sonde faster.
 # usage: bench/bench_nn.sh [THREADS] ; SONDE=path overrides ./sonde
 cd "$(dirname "$0")/.." || exit 1
-T=${1:-2}
-SONDE=${SONDE:-./sonde}
-PY=/usr/bin/python3
-s=$(mktemp); p=$(mktemp)
-trap 'rm -f "$s" "$p"' EXIT
-"$SONDE" bench/nn_sonde.lua "$T" >"$s" || exit 1
-"$PY" bench/nn_torch.py "$T" >"$p" 2>/dev/null || echo "(PyTorch side failed; torch column empty)"
+NAME=nn . bench/versus_torch.sh
 echo "threads: $T, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(sonde's choice)}"
-awk 'NR == FNR { torch[$1] = $2; next }
-  FNR == 1 { printf "%-18s %10s %10s %8s\n", "op", "sonde ms", "torch ms", "ratio" }
-  { t = torch[$1]; r = t > 0 ? sprintf("%.2f", $2 / t) : "-"
-    printf "%-18s %10.3f %10s %8s\n", $1, $2, t == "" ? "-" : sprintf("%.3f", t), r }' "$p" "$s"
+awk "$TABLE" "$p" "$s"
