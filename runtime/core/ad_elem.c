@@ -10,10 +10,10 @@
 
 /* --- a small arena: rules make many temporaries, released together --- */
 
-typedef struct { sd_tensor *v[24]; int n; } arena;
+typedef struct { sd_tensor *v[32]; int n; } arena;
 
 static sd_tensor *keep(arena *a, sd_tensor *t) {
-  if (t && a->n < 24) a->v[a->n++] = t;
+  if (t && a->n < 32) a->v[a->n++] = t;
   else if (t) { sd_release(t); t = NULL; sd_error(SD_EMEM, "autograd: arena full"); }
   return t;
 }
@@ -33,6 +33,9 @@ static sd_tensor *RB(arena *a, sd_binop op, const sd_tensor *x, const sd_tensor 
 }
 static sd_tensor *RU(arena *a, sd_unop op, const sd_tensor *x) {
   return x ? keep(a, sd_unary(op, x)) : NULL;
+}
+static sd_tensor *W(arena *a, const sd_tensor *cond, const sd_tensor *x, const sd_tensor *y) {
+  return cond && x && y ? keep(a, sd_ad_where(cond, x, y)) : NULL;
 }
 static sd_tensor *C(arena *a, const sd_tensor *like, double v) {
   return like ? keep(a, sd_scalar(like->dtype, v)) : NULL;
@@ -274,9 +277,21 @@ static sd_status reduce_bw(sd_node *n, sd_tensor *g, sd_tensor **gin) {
   switch (op) {
   case SD_SUM: r = ge; break;
   case SD_MEAN: r = B(a, SD_DIV, ge, C(a, ge, cnt)); break;
-  case SD_PROD: /* out / x: inputs holding zeros are not handled */
-    r = B(a, SD_MUL, ge, B(a, SD_DIV, EXPAND(a, out, n), x));
+  case SD_PROD: { /* the product of the others: out / x without zeros; with one
+                     zero, the product of the nonzeros at the zero and 0 elsewhere;
+                     with two or more, 0 (so no 0/0) */
+    sd_tensor *zb = RB(a, SD_EQ, x, C(a, x, 0));
+    sd_tensor *zero = C(a, x, 0);
+    sd_tensor *x1 = W(a, zb, C(a, x, 1), x);
+    sd_tensor *p1 = R(a, SD_PROD, x1, (int)n->iarg[0], n->iarg[1], 0);
+    sd_tensor *z = zb ? keep(a, sd_reduce(SD_SUM, zb, (int)n->iarg[0], n->iarg[1], 0)) : NULL;
+    sd_tensor *q0 = W(a, RB(a, SD_EQ, z, C(a, z, 0)), p1, zero);
+    sd_tensor *q1 = W(a, RB(a, SD_EQ, z, C(a, z, 1)), p1, zero);
+    sd_tensor *t1 = B(a, SD_DIV, EXPAND(a, q0, n), x1);
+    sd_tensor *t2 = W(a, zb, EXPAND(a, q1, n), zero);
+    r = B(a, SD_MUL, ge, B(a, SD_ADD, t1, t2));
     break;
+  }
   case SD_AMAX:
   case SD_AMIN: { /* shared equally among the tied extremes, as PyTorch */
     sd_tensor *m = keep(a, sd_binary(SD_EQ, x, EXPAND(a, out, n)));

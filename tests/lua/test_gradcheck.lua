@@ -57,6 +57,21 @@ for _, op in ipairs{ "sum", "mean", "prod", "logsumexp", "var", "std", "amax", "
   check(op .. " dim", function(a) return a[op](a, 2) end, { r(3, 4) })
   check(op .. " dim keepdim", function(a) return a[op](a, 1, true) end, { r(3, 4):t() })
 end
+-- prod through zeros: rows with no, one and two zeros (the gradient is the
+-- product of the others, never 0/0)
+local function zeros_at(t, cells)
+  for _, c in ipairs(cells) do t[c] = 0 end
+  return t
+end
+check("prod dim with zeros", function(a) return a:prod(2) end,
+  { zeros_at(r(3, 4), { { 2, 3 }, { 3, 1 }, { 3, 4 } }) })
+check("prod all with one zero", function(a) return a:prod() end, { zeros_at(r(3, 4), { { 2, 2 } }) })
+check("prod all with two zeros", function(a) return a:prod() end, { zeros_at(r(3, 4), { { 1, 1 }, { 3, 2 } }) })
+T.test("prod's gradient at zeros is the product of the others", function()
+  local x = tensor.new({ { 2, 0, 3 }, { 0, 0, 5 }, { 1, 2, 4 } }, { dtype = "f64" }):requires_grad()
+  x:prod(2):sum():backward()
+  T.eq(x.grad:tolist(), { { 0, 6, 0 }, { 0, 0, 0 }, { 8, 4, 2 } })
+end)
 check("norm 2", function(a) return a:norm() end, { r(3, 4) })
 check("norm 1", function(a) return a:norm(1, 2) end, { r(3, 4) })
 check("norm 3", function(a) return a:norm(3, 1) end, { r(3, 4) })
