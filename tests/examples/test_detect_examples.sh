@@ -4,6 +4,7 @@
 # range and above chance, FPR@95 in [0, 1], CIs around the AUROC) and that
 # the overlay picture is a non-blank PNG. Prints the TALLY line.
 SONDE=${SONDE:-./sonde}
+export LUA_PATH="$(pwd)/tests/lua/?.lua;;" # testlib, as tests/run.sh sets it
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail=0
@@ -19,32 +20,18 @@ ood=$(sed -n 's/^run directory: //p' "$out/ood.log")
 
 "$SONDE" - "$tex" "$ood" <<'LUA'
 local tex, ood = arg[1], arg[2]
-local passed, failed = 0, 0
-local function check(name, fn)
-  local ok, why = pcall(fn)
-  if ok then passed = passed + 1 else failed = failed + 1; print("FAIL " .. name .. ": " .. tostring(why)) end
-end
-local function records(dir)
-  local out = {}
-  for line in io.lines(dir .. "/metrics.jsonl") do
-    local r = {}
-    for k, v in line:gmatch('"([%w_]+)":("?[^,}"]*"?)') do
-      r[k] = v:sub(1, 1) == '"' and v:sub(2, -2) or tonumber(v)
-    end
-    out[#out + 1] = r
-  end
-  return out
-end
+local T = require "testlib"
+local check = T.test
 local function by(recs, key)
   local t = {}
   for _, r in ipairs(recs) do if r[key] then t[r[key]] = r end end
   return t
 end
 
-local T = by(records(tex), "method")
+local M = by(T.records(tex), "method")
 check("anomaly_textures: three methods, numbers in range", function()
   for _, m in ipairs { "knn (PatchCore)", "mahalanobis (PaDiM)", "simplenet" } do
-    local r = assert(T[m], "no record for " .. m)
+    local r = assert(M[m], "no record for " .. m)
     for _, k in ipairs { "image_auroc", "pixel_auroc", "pro" } do
       assert(r[k] >= 0 and r[k] <= 1, m .. " " .. k .. " = " .. tostring(r[k]))
     end
@@ -53,7 +40,7 @@ check("anomaly_textures: three methods, numbers in range", function()
 end)
 check("anomaly_textures: kNN and PaDiM localise the defects", function()
   for _, m in ipairs { "knn (PatchCore)", "mahalanobis (PaDiM)" } do
-    local r = T[m]
+    local r = M[m]
     assert(r.image_auroc > 0.85 and r.pixel_auroc > 0.9 and r.pro > 0.7,
       string.format("%s: %.3f %.3f %.3f", m, r.image_auroc, r.pixel_auroc, r.pro))
   end
@@ -61,11 +48,10 @@ end)
 check("anomaly_textures: overlays.png is a real picture", function()
   local img = data.load_png(tex .. "/overlays.png")
   assert(img:size(1) == 3 and img:size(2) >= 200 and img:size(3) >= 300)
-  local key = (img:select(1, 1):to("i64") * 65536 + img:select(1, 2):to("i64") * 256 + img:select(1, 3):to("i64"))
-  assert(key:flatten():unique():numel() >= 50, "few colours")
+  assert(T.colours(img) >= 50, "few colours")
 end)
 
-local recs = records(ood)
+local recs = T.records(ood)
 local O = by(recs, "score")
 check("ood_fashion: five scores, AUROC inside its CI, FPR@95 in [0, 1]", function()
   for _, s in ipairs { "msp", "energy", "maxlogit", "knn", "vacuity" } do
@@ -78,5 +64,5 @@ check("ood_fashion: far-OOD classes detected above chance", function()
   assert(O.msp.auroc > 0.7 and O.knn.auroc > 0.7, string.format("msp %.3f knn %.3f", O.msp.auroc, O.knn.auroc))
   for _, r in ipairs(recs) do if r.id_accuracy then assert(r.id_accuracy > 0.5) end end
 end)
-print(string.format("TALLY %d passed, %d failed", passed, failed))
+T.done()
 LUA

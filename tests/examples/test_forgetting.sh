@@ -6,6 +6,7 @@
 # keeps the retain accuracy) and both plots (size, not blank). Prints the
 # TALLY line tests/run.sh reads.
 SONDE=${SONDE:-./sonde}
+export LUA_PATH="$(pwd)/tests/lua/?.lua;;" # testlib, as tests/run.sh sets it
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if ! "$SONDE" run examples/forgetting.sonde n=3000 n_test=2000 epochs=2 steps=50 shadows=2 relearn=30 class=2 \
@@ -17,16 +18,11 @@ fi
 dir=$(dirname "$(find "$out" -name metrics.jsonl | head -n 1)")
 "$SONDE" - "$dir" <<'LUA'
 local dir = arg[1]
-local json = require("recipe").json_decode
-local passed, failed = 0, 0
-local function check(name, fn)
-  local ok, why = pcall(fn)
-  if ok then passed = passed + 1 else failed = failed + 1; print("FAIL " .. name .. ": " .. tostring(why)) end
-end
+local T = require "testlib"
+local check = T.test
 local methods = { "original", "retrain", "finetune", "gradient_ascent", "graddiff", "random_label", "npo", "scrub", "ga_full_budget" }
 local rows = {}
-for line in io.lines(dir .. "/metrics.jsonl") do
-  local r = json(line)
+for _, r in ipairs(T.records(dir)) do
   rows[r.method] = r
 end
 check("one logged row per method, numbers in range", function()
@@ -63,14 +59,11 @@ end)
 for _, name in ipairs { "gap", "relearn" } do
   check(name .. ".png", function()
     local img = data.load_png(dir .. "/" .. name .. ".png")
-    local c, h, w = img:size(1), img:size(2), img:size(3)
+    local h, w = img:size(2), img:size(3)
     assert(h >= 480 and w >= 640, string.format("%dx%d", h, w))
-    local mid = img[{ {}, { h // 4, 3 * h // 4 }, { w // 4, 3 * w // 4 } }]:to("i64")
-    local key = mid:select(1, 1) * 65536
-    if c >= 3 then key = key + mid:select(1, 2) * 256 + mid:select(1, 3) end
-    local distinct = key:flatten():unique():numel()
+    local distinct = T.colours(img[{ {}, { h // 4, 3 * h // 4 }, { w // 4, 3 * w // 4 } }])
     assert(distinct >= 8, "only " .. distinct .. " colours")
   end)
 end
-print(string.format("TALLY %d passed, %d failed", passed, failed))
+T.done()
 LUA

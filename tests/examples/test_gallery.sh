@@ -3,6 +3,7 @@
 # checked for size and content (not blank: many distinct colours, ink in the
 # middle). Prints the TALLY line tests/run.sh reads.
 SONDE=${SONDE:-./sonde}
+export LUA_PATH="$(pwd)/tests/lua/?.lua;;" # testlib, as tests/run.sh sets it
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if ! "$SONDE" examples/gallery.sonde "$out" >"$out/log" 2>&1; then
@@ -12,21 +13,17 @@ if ! "$SONDE" examples/gallery.sonde "$out" >"$out/log" 2>&1; then
 fi
 "$SONDE" - "$out" <<'LUA'
 local dir = arg[1]
-local passed, failed = 0, 0
+local T = require "testlib"
 local want = { grid = { 240, 240 }, roc = { 480, 640 }, scatter = { 480, 640 }, confusion = { 480, 640 } }
 for _, name in ipairs { "grid", "roc", "scatter", "confusion" } do
-  local ok, why = pcall(function()
+  T.test(name, function()
     local img = data.load_png(dir .. "/" .. name .. ".png")
-    local c, h, w = img:size(1), img:size(2), img:size(3)
+    local h, w = img:size(2), img:size(3)
     assert(h >= want[name][1] and w >= want[name][2], string.format("%s is %dx%d", name, h, w))
     -- distinct colours among the pixels of the middle third
-    local mid = img[{ {}, { h // 3, 2 * h // 3 }, { w // 3, 2 * w // 3 } }]:to("i64")
-    local key = mid:select(1, 1) * 65536
-    if c >= 3 then key = key + mid:select(1, 2) * 256 + mid:select(1, 3) end
-    local distinct = key:flatten():unique():numel()
+    local distinct = T.colours(img[{ {}, { h // 3, 2 * h // 3 }, { w // 3, 2 * w // 3 } }])
     assert(distinct >= 8, string.format("%s: only %d colours in the middle", name, distinct))
   end)
-  if ok then passed = passed + 1 else failed = failed + 1; print("FAIL " .. tostring(why)) end
 end
-print(string.format("TALLY %d passed, %d failed", passed, failed))
+T.done()
 LUA

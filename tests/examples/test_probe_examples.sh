@@ -4,6 +4,7 @@
 # log (probe accuracies, CKA in [0, 1], conformal coverage, flip rates, MIL)
 # and that every picture is a non-blank PNG. Prints the TALLY line.
 SONDE=${SONDE:-./sonde}
+export LUA_PATH="$(pwd)/tests/lua/?.lua;;" # testlib, as tests/run.sh sets it
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail=0
@@ -19,23 +20,8 @@ truth=$(sed -n 's/^run directory: //p' "$out/truth.log")
 
 "$SONDE" - "$layers" "$truth" <<'LUA'
 local layers, truth = arg[1], arg[2]
-local passed, failed = 0, 0
-local function check(name, fn)
-  local ok, why = pcall(fn)
-  if ok then passed = passed + 1 else failed = failed + 1; print("FAIL " .. name .. ": " .. tostring(why)) end
-end
--- metrics.jsonl as a list of flat tables (numbers and strings)
-local function records(dir)
-  local out = {}
-  for line in io.lines(dir .. "/metrics.jsonl") do
-    local r = {}
-    for k, v in line:gmatch('"([%w_]+)":("?[^,}"]*"?)') do
-      r[k] = v:sub(1, 1) == '"' and v:sub(2, -2) or tonumber(v)
-    end
-    out[#out + 1] = r
-  end
-  return out
-end
+local T = require "testlib"
+local check = T.test
 local function find(recs, key, value)
   for _, r in ipairs(recs) do if r[key] == value then return r end end
   error("no record with " .. key .. " = " .. tostring(value))
@@ -46,16 +32,13 @@ local function first(recs, key)
 end
 local function png(path)
   local img = data.load_png(path)
-  local c, h, w = img:size(1), img:size(2), img:size(3)
+  local h, w = img:size(2), img:size(3)
   assert(h >= 400 and w >= 600, string.format("%s is %dx%d", path, h, w))
-  local mid = img[{ {}, { h // 4, 3 * h // 4 }, { w // 4, 3 * w // 4 } }]:to("i64")
-  local key = mid:select(1, 1) * 65536
-  if c >= 3 then key = key + mid:select(1, 2) * 256 + mid:select(1, 3) end
-  local distinct = key:flatten():unique():numel()
+  local distinct = T.colours(img[{ {}, { h // 4, 3 * h // 4 }, { w // 4, 3 * w // 4 } }])
   assert(distinct >= 6, string.format("%s: only %d colours in the middle", path, distinct))
 end
 
-local L = records(layers)
+local L = T.records(layers)
 check("probe_layers: five layers, probe and k-NN accuracy well above chance", function()
   for _, nm in ipairs { "pixels", "relu1", "relu2", "relu3", "logits" } do
     local r = find(L, "layer", nm)
@@ -77,7 +60,7 @@ end)
 check("probe_layers: layers.png", function() png(layers .. "/layers.png") end)
 check("probe_layers: cka.png", function() png(layers .. "/cka.png") end)
 
-local R = records(truth)
+local R = T.records(truth)
 check("truth_stability: the pretext task is learned, the truth probe reads it", function()
   local acc = nil
   for _, r in ipairs(R) do if r.pretext_acc then acc = r.pretext_acc end end
@@ -115,5 +98,5 @@ end)
 for _, f in ipairs { "three_way.png", "stability.png", "projection.png" } do
   check("truth_stability: " .. f, function() png(truth .. "/" .. f) end)
 end
-print(string.format("TALLY %d passed, %d failed", passed, failed))
+T.done()
 LUA

@@ -4,6 +4,7 @@
 # metrics of every stage in range, non-blank PNGs) and that the re-run under a
 # different thread count is identical. Prints the TALLY line tests/run.sh reads.
 SONDE=${SONDE:-./sonde}
+export LUA_PATH="$(pwd)/tests/lua/?.lua;;" # testlib, as tests/run.sh sets it
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if ! "$SONDE" run examples/quickstart.sonde n=3000 epochs=1 n_test=500 n_attack=100 --seed 7 \
@@ -19,16 +20,12 @@ verify=$?
 "$SONDE" - "$dir" "$verify" "$out/verify.log" <<'LUA'
 local dir, verify, vlog = arg[1], tonumber(arg[2]), arg[3]
 local decode = recipe.json_decode
-local passed, failed = 0, 0
-local function check(name, fn)
-  local ok, why = pcall(fn)
-  if ok then passed = passed + 1 else failed = failed + 1; print("FAIL " .. name .. ": " .. tostring(why)) end
-end
+local T = require "testlib"
+local check = T.test
 local function read(path)
   local f = assert(io.open(path, "rb")); local s = f:read("a"); f:close(); return s
 end
-local recs = {}
-for line in io.lines(dir .. "/metrics.jsonl") do recs[#recs + 1] = decode(line) end
+local recs = T.records(dir)
 local function where(key, value)
   local out = {}
   for _, r in ipairs(recs) do if r[key] ~= nil and (value == nil or r[key] == value) then out[#out + 1] = r end end
@@ -72,5 +69,5 @@ end
 check("verify under 1 thread: identical", function()
   assert(verify == 0, "sonde verify exit " .. verify .. ":\n" .. read(vlog))
 end)
-print(string.format("TALLY %d passed, %d failed", passed, failed))
+T.done()
 LUA

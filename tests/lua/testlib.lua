@@ -78,6 +78,23 @@ function T.raises(fn, pattern)
   return err
 end
 
+-- --- for the example tests (tests/examples/*.sh), which check run directories ---
+
+-- metrics.jsonl of a run directory, one decoded table per line
+function T.records(dir)
+  local decode, out = require("recipe").json_decode, {}
+  for line in io.lines(dir .. "/metrics.jsonl") do out[#out + 1] = decode(line) end
+  return out
+end
+
+-- the number of distinct colours in a CxHxW u8 image (grey or RGB[A])
+function T.colours(img)
+  local x = img:to("i64")
+  local key = x:select(1, 1) * 65536
+  if img:size(1) >= 3 then key = key + x:select(1, 2) * 256 + x:select(1, 3) end
+  return key:flatten():unique():numel()
+end
+
 function T.done()
   io.stdout:write(string.format("TALLY %d passed, %d failed\n", passed, failed))
   return failed == 0
