@@ -13,13 +13,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { const char *name; char msg[200]; } png_ctx;
+typedef struct { const char *name; char msg[200]; size_t cap; } png_ctx;
 
 static void on_error(png_structp png, png_const_charp msg) {
   png_ctx *c = png_get_error_ptr(png);
-  snprintf(c->msg, sizeof c->msg, "%s", msg);
+  if (!c->msg[0]) snprintf(c->msg, sizeof c->msg, "%s", msg); /* the first cause */
   png_longjmp(png, 1);
 }
+
+/* libpng allocates a chunk's declared length before reading it (an sPLT
+   of 1 GiB in a 42-byte file). Its own blocks are chunks, which cannot be
+   longer than the file, and row buffers, at most 8 bytes x 2^20 pixels:
+   anything past the file's size plus 32 MiB is refused. */
+static png_voidp on_malloc(png_structp png, png_alloc_size_t n) {
+  png_ctx *c = png_get_mem_ptr(png);
+  if (n > c->cap) {
+    if (!c->msg[0])
+      snprintf(c->msg, sizeof c->msg, "a chunk declares %zu bytes, more than the file holds", (size_t)n);
+    return NULL;
+  }
+  return malloc(n);
+}
+
+static void on_free(png_structp png, png_voidp p) { (void)png; free(p); }
 
 static void on_warning(png_structp png, png_const_charp msg) {}
 
@@ -29,8 +45,9 @@ sd_tensor *sd_png_read(FILE *f, int64_t size, const char *name) {
     sd_error(SD_EIO, "%s: not a PNG file (bad signature)", name);
     return NULL;
   }
-  png_ctx ctx = {name, ""};
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
+  png_ctx ctx = {name, "", (size_t)size + ((size_t)32 << 20)};
+  png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning,
+                                             &ctx, on_malloc, on_free);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!info) {
     png_destroy_read_struct(&png, NULL, NULL);
@@ -143,7 +160,7 @@ sd_status sd_png_save(const char *path, const sd_tensor *t, int bits) {
       }
   sd_wfile wf;
   if (sd_wfile_open(&wf, path) != SD_OK) { free(pix); return SD_EIO; }
-  png_ctx ctx = {path, ""};
+  png_ctx ctx = {path, "", 0};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   png_bytep *volatile rows = NULL;

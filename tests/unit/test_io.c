@@ -306,6 +306,14 @@ START_TEST(hostile_sizes) {
   p[16] = 0; p[17] = 0x10; p[18] = 0; p[19] = 0; /* width 1M; CRC now wrong */
   ck_assert(!read_mem("png", p, (size_t)size));
   free(p);
+  /* PNG: an sPLT chunk declaring 1 GiB in a 42-byte file (found by fuzz_png:
+     libpng allocated the declared length before reading it) */
+  f = sd_io_open("tests/fuzz/corpus/png/splt-1gib", &size);
+  p = sd_io_slurp(f, (size_t)size, "splt");
+  fclose(f);
+  ck_assert(!read_mem("png", p, (size_t)size));
+  free(p);
+  ck_assert_msg(strstr(sd_errmsg(), "mem: ") && strstr(sd_errmsg(), "more than the file holds"), "%s", sd_errmsg());
   ck_assert_ptr_null(sd_npy_load("/nonexistent/x.npy"));
   ck_assert(strstr(sd_errmsg(), "/nonexistent/x.npy: cannot open"));
 }
