@@ -13,7 +13,12 @@
    each running single-threaded GEMMs (OpenBLAS runs single-threaded under
    sonde, see blas.h). Chunking depends on the shapes only, and the weight
    gradient sums chunks in at most SD_CONV_PARTS fixed runs, each in chunk
-   order, then the runs in order: the same bits for any thread count. */
+   order, then the runs in order: the same bits for any thread count.
+
+   A chunk of one sample needs no layout change: its block of the output
+   (or output gradient) is already [Cout/g, OH OW], so GEMMs read and write
+   the tensors in place, and a 1x1 stride-1 unpadded convolution's columns
+   are the input itself (no im2col, no col2im). */
 #include "nn_impl.h"
 #include "blas.h"
 #include "parallel.h"
@@ -24,11 +29,20 @@
 #define SD_CONV_COLS 1024
 #define SD_CONV_PARTS 8
 
+/* The row loops here are short copies and adds: vectorized at -O2 too
+   (no option changes a result: each element is one copy or one add). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SD_VEC __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define SD_VEC
+#endif
+
 typedef struct {
   int64_t n, cin, h, w, cout, kh, kw, oh, ow, groups, cing, coutg;
   int64_t sh, sw, ph, pw, dh, dw;
   int64_t kk, l;      /* rows of cols (Cin/g kh kw) and one sample's columns (OH OW) */
   int64_t bs, nch;    /* samples per chunk, chunks */
+  bool pointwise;     /* 1x1, stride 1, no padding: a sample's columns are its input */
 } geom;
 
 static sd_status conv_geom(const char *fn, const sd_tensor *x, const sd_tensor *w,
@@ -81,6 +95,7 @@ static sd_status conv_geom(const char *fn, const sd_tensor *x, const sd_tensor *
   g->coutg = g->cout / g->groups;
   g->kk = g->cing * g->kh * g->kw;
   g->l = g->oh * g->ow;
+  g->pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
   g->bs = g->l >= SD_CONV_COLS ? 1 : SD_CONV_COLS / g->l;
   if (g->bs > g->n) g->bs = g->n ? g->n : 1;
   g->nch = (g->n + g->bs - 1) / g->bs;
@@ -98,37 +113,47 @@ static void valid_range(int64_t off, int64_t s, int64_t len, int64_t n, int64_t 
   if (*lo > *hi) *lo = *hi;
 }
 
+/* dst[0, n) = src[0, n) for the short runs of an output row (n bytes, a
+   multiple of 4): 16-byte pieces, the last one overlapping the one before,
+   where a call to memcpy would cost more than the copy. */
+SD_INLINE void copy_run(char *dst, const char *src, int64_t n) {
+  if (n >= 16) {
+    for (int64_t i = 0; i + 16 < n; i += 16) memcpy(dst + i, src + i, 16);
+    memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    memcpy(dst, src, 8);
+    memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n > 0) {
+    memcpy(dst, src, 4);
+    memcpy(dst + n - 4, src + n - 4, 4);
+  }
+}
+
 /* One sample's group x [cing, H, W] into its column block of cols, whose
-   rows are cld elements apart. Rows are short (OW), so the copies are
-   plain loops over 4- or 8-byte words rather than memcpy calls. */
+   rows are cld elements apart: rows of OW, zeros where the window is in
+   the padding. */
 SD_INLINE void im2col_t(const char *x, char *col, int64_t cld, const geom *g, bool d) {
   typedef uint32_t w4;
   typedef uint64_t w8;
+  int64_t es = d ? 8 : 4;
   for (int64_t c = 0; c < g->cing; c++)
     for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++, col += cld * (d ? 8 : 4)) {
+      for (int64_t kj = 0; kj < g->kw; kj++, col += cld * es) {
         int64_t off = kj * g->dw - g->pw, lo, hi, s = g->sw, ow = g->ow;
         valid_range(off, s, g->w, ow, &lo, &hi);
         for (int64_t oi = 0; oi < g->oh; oi++) {
           int64_t ih = oi * g->sh - g->ph + ki * g->dh;
           bool in = ih >= 0 && ih < g->h;
           int64_t a = in ? lo : ow, b = in ? hi : ow;
-          if (d) {
-            w8 *dst = (w8 *)col + oi * ow;
-            const w8 *row = (const w8 *)x + (c * g->h + (in ? ih : 0)) * g->w + off;
-            for (int64_t j = 0; j < a; j++) dst[j] = 0;
-            for (int64_t j = a; j < b; j++) dst[j] = row[j * s];
-            for (int64_t j = b; j < ow; j++) dst[j] = 0;
-          } else {
-            w4 *dst = (w4 *)col + oi * ow;
-            const w4 *row = (const w4 *)x + (c * g->h + (in ? ih : 0)) * g->w + off;
-            for (int64_t j = 0; j < a; j++) dst[j] = 0;
-            if (s == 1)
-              for (int64_t j = a; j < b; j++) dst[j] = row[j];
-            else
-              for (int64_t j = a; j < b; j++) dst[j] = row[j * s];
-            for (int64_t j = b; j < ow; j++) dst[j] = 0;
-          }
+          char *dst = col + oi * ow * es;
+          const char *row = x + ((c * g->h + (in ? ih : 0)) * g->w + off) * es;
+          if (a > 0) memset(dst, 0, a * es);
+          if (s == 1) copy_run(dst + a * es, row + a * es, (b - a) * es);
+          else if (d)
+            for (int64_t j = a; j < b; j++) ((w8 *)dst)[j] = ((const w8 *)row)[j * s];
+          else
+            for (int64_t j = a; j < b; j++) ((w4 *)dst)[j] = ((const w4 *)row)[j * s];
+          if (b < ow) memset(dst + b * es, 0, (ow - b) * es);
         }
       }
 }
@@ -151,7 +176,10 @@ SD_INLINE void col2im_t(const char *col, int64_t cld, char *x, const geom *g, bo
           if (d) {
             const double *src = (const double *)col + oi * g->ow;
             double *row = (double *)x + (c * g->h + ih) * g->w + off;
-            for (int64_t j = lo; j < hi; j++) row[j * s] += src[j];
+            if (s == 1)
+              for (int64_t j = lo; j < hi; j++) row[j] += src[j];
+            else
+              for (int64_t j = lo; j < hi; j++) row[j * s] += src[j];
           } else {
             const float *src = (const float *)col + oi * g->ow;
             float *row = (float *)x + (c * g->h + ih) * g->w + off;
@@ -164,14 +192,14 @@ SD_INLINE void col2im_t(const char *col, int64_t cld, char *x, const geom *g, bo
       }
 }
 
-static void col2im(const char *col, int64_t cld, char *x, const geom *g, bool d) {
+SD_VEC static void col2im(const char *col, int64_t cld, char *x, const geom *g, bool d) {
   if (d) col2im_t(col, cld, x, g, true);
   else col2im_t(col, cld, x, g, false);
 }
 
 /* dst [rows, n] (row stride dld) = src (row stride sld), plus bias[r] when
-   bias is not NULL: moves a group's rows between the sample layout and the
-   chunk layout. */
+   bias is not NULL; src == dst adds the bias in place. Moves a group's
+   rows between the sample layout and the chunk layout. */
 SD_INLINE void copy_rows_t(char *dst, int64_t dld, const char *src, int64_t sld, int64_t rows,
                            int64_t n, const char *bias, bool d) {
   for (int64_t r = 0; r < rows; r++) {
@@ -188,8 +216,9 @@ SD_INLINE void copy_rows_t(char *dst, int64_t dld, const char *src, int64_t sld,
   }
 }
 
-static void copy_rows(char *dst, int64_t dld, const char *src, int64_t sld, int64_t rows, int64_t n,
-                      const char *bias, bool d) {
+SD_VEC static void copy_rows(char *dst, int64_t dld, const char *src, int64_t sld, int64_t rows,
+                             int64_t n, const char *bias, bool d) {
+  if (src == dst && !bias) return;
   if (d) copy_rows_t(dst, dld, src, sld, rows, n, bias, true);
   else copy_rows_t(dst, dld, src, sld, rows, n, bias, false);
 }
@@ -224,6 +253,27 @@ static char *scratch(job *j, char **blk) {
   return p;
 }
 
+/* Byte offsets of sample n's group gi: its input block [cing, H, W] (of x
+   or gx) and its output block [coutg, L] (of out or gout). */
+static int64_t x_at(const job *j, int64_t n, int64_t gi) {
+  const geom *g = &j->g;
+  return (n * g->cin + gi * g->cing) * g->h * g->w * j->es;
+}
+static int64_t out_at(const job *j, int64_t n, int64_t gi) {
+  const geom *g = &j->g;
+  return (n * g->cout + gi * g->coutg) * g->l * j->es;
+}
+
+/* The chunk's columns of group gi: the input itself for a pointwise
+   convolution of one sample, else unrolled into cols. */
+static const char *columns(const job *j, int64_t n0, int64_t nb, int64_t gi, char *cols) {
+  const geom *g = &j->g;
+  if (g->pointwise && nb == 1) return j->x + x_at(j, n0, gi);
+  for (int64_t b = 0; b < nb; b++)
+    im2col(j->x + x_at(j, n0 + b, gi), cols + b * g->l * j->es, nb * g->l, g, j->es);
+  return cols;
+}
+
 static void forward_task(int64_t c0, int64_t c1, void *p) {
   job *j = p;
   const geom *g = &j->g;
@@ -233,20 +283,17 @@ static void forward_task(int64_t c0, int64_t c1, void *p) {
   for (int64_t c = c0; c < c1 && !sd_interrupt_flag; c++) {
     int64_t n0 = c * g->bs, nb = g->n - n0 < g->bs ? g->n - n0 : g->bs, ncols = nb * g->l;
     for (int64_t gi = 0; gi < g->groups; gi++) {
-      for (int64_t b = 0; b < nb; b++)
-        im2col(j->x + ((n0 + b) * g->cin + gi * g->cing) * g->h * g->w * es, cols + b * g->l * es,
-               ncols, g, es);
+      const char *src = columns(j, n0, nb, gi, cols), *bias = j->b ? j->b + gi * g->coutg * es : NULL;
+      char *dst = nb == 1 ? j->out + out_at(j, n0, gi) : blk;
       gemm(j->bl, j->d, false, false, g->coutg, ncols, g->kk, j->w + gi * g->coutg * g->kk * es,
-           g->kk, cols, ncols, 0, blk, ncols);
+           g->kk, src, ncols, 0, dst, ncols);
       for (int64_t b = 0; b < nb; b++)
-        copy_rows(j->out + ((n0 + b) * g->cout + gi * g->coutg) * g->l * es, g->l,
-                  blk + b * g->l * es, ncols, g->coutg, g->l,
-                  j->b ? j->b + gi * g->coutg * es : NULL, j->d);
+        copy_rows(j->out + out_at(j, n0 + b, gi), g->l, dst + b * g->l * es, ncols, g->coutg,
+                  g->l, bias, j->d);
     }
   }
   free(cols);
 }
-
 sd_tensor *sd_conv2d(const sd_tensor *x, const sd_tensor *w, const sd_tensor *b,
                      const sd_conv2d_args *a) {
   job j = {0};
@@ -288,25 +335,28 @@ static void backward_task(int64_t r0, int64_t r1, void *p) {
     char *gw = j->gwpart ? j->gwpart + r * g->cout * g->kk * es : NULL;
     for (int64_t c = c0; c < c1; c++) {
       int64_t n0 = c * g->bs, nb = g->n - n0 < g->bs ? g->n - n0 : g->bs, ncols = nb * g->l;
-      if (j->gx) memset(j->gx + n0 * g->cin * g->h * g->w * es, 0, nb * g->cin * g->h * g->w * es);
+      bool direct = g->pointwise && nb == 1; /* the input gradient is the GEMM's result */
+      if (j->gx && !direct)
+        memset(j->gx + n0 * g->cin * g->h * g->w * es, 0, nb * g->cin * g->h * g->w * es);
       for (int64_t gi = 0; gi < g->groups; gi++) {
-        for (int64_t b = 0; b < nb; b++) /* the chunk's output gradient as [Cout/g, B L] */
-          copy_rows(blk + b * g->l * es, ncols,
-                    j->gout + ((n0 + b) * g->cout + gi * g->coutg) * g->l * es, g->l, g->coutg,
-                    g->l, NULL, j->d);
-        if (gw) {
+        const char *wg = j->w + gi * g->coutg * g->kk * es, *go = blk;
+        if (nb == 1) go = j->gout + out_at(j, n0, gi);
+        else /* the chunk's output gradient as [Cout/g, B L] */
           for (int64_t b = 0; b < nb; b++)
-            im2col(j->x + ((n0 + b) * g->cin + gi * g->cing) * g->h * g->w * es,
-                   cols + b * g->l * es, ncols, g, es);
-          gemm(j->bl, j->d, false, true, g->coutg, g->kk, ncols, blk, ncols, cols, ncols,
-               c > c0 ? 1 : 0, gw + gi * g->coutg * g->kk * es, g->kk);
-        }
-        if (j->gx) {
-          gemm(j->bl, j->d, true, false, g->kk, ncols, g->coutg, j->w + gi * g->coutg * g->kk * es,
-               g->kk, blk, ncols, 0, cols, ncols);
+            copy_rows(blk + b * g->l * es, ncols, j->gout + out_at(j, n0 + b, gi), g->l,
+                      g->coutg, g->l, NULL, j->d);
+        if (gw)
+          gemm(j->bl, j->d, false, true, g->coutg, g->kk, ncols, go, ncols,
+               columns(j, n0, nb, gi, cols), ncols, c > c0 ? 1 : 0,
+               gw + gi * g->coutg * g->kk * es, g->kk);
+        if (j->gx && direct)
+          gemm(j->bl, j->d, true, false, g->kk, ncols, g->coutg, wg, g->kk, go, ncols, 0,
+               j->gx + x_at(j, n0, gi), ncols);
+        else if (j->gx) {
+          gemm(j->bl, j->d, true, false, g->kk, ncols, g->coutg, wg, g->kk, go, ncols, 0, cols,
+               ncols);
           for (int64_t b = 0; b < nb; b++)
-            col2im(cols + b * g->l * es, ncols,
-                   j->gx + ((n0 + b) * g->cin + gi * g->cing) * g->h * g->w * es, g, j->d);
+            col2im(cols + b * g->l * es, ncols, j->gx + x_at(j, n0 + b, gi), g, j->d);
         }
       }
     }
@@ -324,7 +374,7 @@ SD_INLINE double row_sum(const char *row, int64_t n, bool d) {
   return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
-static void bias_task(int64_t c0, int64_t c1, void *p) {
+SD_VEC static void bias_task(int64_t c0, int64_t c1, void *p) {
   job *j = p;
   const geom *g = &j->g;
   for (int64_t co = c0; co < c1; co++) {

@@ -1,0 +1,160 @@
+/* test_conv.c: conv2d's fast paths against a naive f64 loop: chunks of one
+   sample (GEMMs in place in the output and gradient), pointwise 1x1
+   convolutions (the input is the columns; the input gradient is the GEMM's
+   result), with and without groups, odd sizes, strided copies; the same
+   bits for 1 and 2 threads on each path. test_nn.c has the general cases. */
+#include "unit.h"
+#include <string.h>
+#include "nn.h"
+
+static uint64_t lcg = 11;
+static double urand(void) { /* in [-1, 1) */
+  lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (double)(lcg >> 11) / (double)(1ULL << 52) - 1.0;
+}
+
+static sd_tensor *rnd(sd_dtype dt, int nd, const int64_t *shape) {
+  sd_tensor *t = sd_empty(dt, nd, shape);
+  ck_assert_ptr_nonnull(t);
+  for (int64_t i = 0, n = sd_numel(t); i < n; i++)
+    sd_set_ptr(dt, (char *)sd_data(t) + i * (int64_t)sd_dtype_size(dt), urand());
+  return t;
+}
+#define RND(dt, ...) rnd(dt, sizeof((int64_t[]){__VA_ARGS__}) / 8, (int64_t[]){__VA_ARGS__})
+
+typedef struct { int64_t n, cin, h, w, cout, kh, kw; sd_conv2d_args a; } conv_case;
+#define ARGS(s0, s1, p0, p1, d0, d1, gr) {{s0, s1}, {p0, p1}, {d0, d1}, gr}
+
+static int64_t osz(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/* out, gx, gw, gb by the definition. */
+static void conv_ref(const conv_case *c, const sd_tensor *x, const sd_tensor *w, const sd_tensor *b,
+                     const sd_tensor *gout, double *out, double *gx, double *gw, double *gb) {
+  int64_t oh = osz(c->h, c->kh, c->a.stride[0], c->a.padding[0], c->a.dilation[0]);
+  int64_t ow = osz(c->w, c->kw, c->a.stride[1], c->a.padding[1], c->a.dilation[1]);
+  int64_t cig = c->cin / c->a.groups, cog = c->cout / c->a.groups;
+  memset(gx, 0, sizeof(double) * c->n * c->cin * c->h * c->w);
+  memset(gw, 0, sizeof(double) * c->cout * cig * c->kh * c->kw);
+  memset(gb, 0, sizeof(double) * c->cout);
+  for (int64_t n = 0; n < c->n; n++)
+    for (int64_t co = 0; co < c->cout; co++)
+      for (int64_t i = 0; i < oh; i++)
+        for (int64_t j = 0; j < ow; j++) {
+          int64_t o = ((n * c->cout + co) * oh + i) * ow + j;
+          double s = sd_get_flat(b, co), g = sd_get_flat(gout, o);
+          gb[co] += g;
+          for (int64_t ci = 0; ci < cig; ci++)
+            for (int64_t ki = 0; ki < c->kh; ki++)
+              for (int64_t kj = 0; kj < c->kw; kj++) {
+                int64_t ih = i * c->a.stride[0] - c->a.padding[0] + ki * c->a.dilation[0];
+                int64_t iw = j * c->a.stride[1] - c->a.padding[1] + kj * c->a.dilation[1];
+                if (ih < 0 || ih >= c->h || iw < 0 || iw >= c->w) continue;
+                int64_t xi = ((n * c->cin + co / cog * cig + ci) * c->h + ih) * c->w + iw;
+                int64_t wi = ((co * cig + ci) * c->kh + ki) * c->kw + kj;
+                double xv = sd_get_flat(x, xi), wv = sd_get_flat(w, wi);
+                s += xv * wv;
+                gx[xi] += g * wv;
+                gw[wi] += g * xv;
+              }
+          out[o] = s;
+        }
+}
+
+static void near(const sd_tensor *t, const double *ref, double tol) {
+  for (int64_t i = 0, n = sd_numel(t); i < n; i++)
+    ck_assert_msg(fabs(sd_get_flat(t, i) - ref[i]) <= tol * (1 + fabs(ref[i])),
+                  "element %lld: %.17g, expected %.17g", (long long)i, sd_get_flat(t, i), ref[i]);
+}
+
+static bool same_bits(const sd_tensor *a, const sd_tensor *b) {
+  return sd_numel(a) == sd_numel(b) &&
+         memcmp(sd_data(a), sd_data(b), sd_numel(a) * sd_dtype_size(a->dtype)) == 0;
+}
+
+/* Forward and backward against the reference, on 1 and 2 threads, which
+   must agree bit for bit. */
+static void check(const conv_case *c, sd_dtype dt, double tol) {
+  sd_tensor *x = RND(dt, c->n, c->cin, c->h, c->w);
+  sd_tensor *w = RND(dt, c->cout, c->cin / c->a.groups, c->kh, c->kw), *b = RND(dt, c->cout);
+  sd_tensor *y[2], *gx[2], *gw[2], *gb[2], *g = NULL;
+  for (int t = 0; t < 2; t++) {
+    sd_set_num_threads(t + 1);
+    y[t] = sd_conv2d(x, w, b, &c->a);
+    ck_assert_msg(y[t] != NULL, "%s", sd_errmsg());
+    if (!g) g = rnd(dt, 4, y[t]->shape);
+    ck_assert_int_eq(sd_conv2d_backward(g, x, w, &c->a, &gx[t], &gw[t], &gb[t]), SD_OK);
+  }
+  double *ry = malloc(sd_numel(y[0]) * 8), *rgx = malloc(sd_numel(x) * 8);
+  double *rgw = malloc(sd_numel(w) * 8), *rgb = malloc(c->cout * 8);
+  conv_ref(c, x, w, b, g, ry, rgx, rgw, rgb);
+  near(y[0], ry, tol);
+  near(gx[0], rgx, tol);
+  near(gw[0], rgw, tol * 10);
+  near(gb[0], rgb, tol * 10);
+  ck_assert(same_bits(y[0], y[1]));
+  ck_assert(same_bits(gx[0], gx[1]));
+  ck_assert(same_bits(gw[0], gw[1]));
+  ck_assert(same_bits(gb[0], gb[1]));
+  /* the input gradient alone, then the weight gradient alone: the same bits */
+  sd_tensor *gx1, *gw1;
+  ck_assert_int_eq(sd_conv2d_backward(g, x, w, &c->a, &gx1, NULL, NULL), SD_OK);
+  ck_assert_int_eq(sd_conv2d_backward(g, x, w, &c->a, NULL, &gw1, NULL), SD_OK);
+  ck_assert(same_bits(gx1, gx[0]));
+  ck_assert(same_bits(gw1, gw[0]));
+  sd_release(gx1); sd_release(gw1);
+  for (int t = 0; t < 2; t++) { sd_release(y[t]); sd_release(gx[t]); sd_release(gw[t]); sd_release(gb[t]); }
+  free(ry); free(rgx); free(rgw); free(rgb);
+  sd_release(x); sd_release(w); sd_release(b); sd_release(g);
+}
+
+static void check_all(const conv_case *cases, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    check(&cases[i], SD_F64, 1e-12);
+    check(&cases[i], SD_F32, 1e-4);
+  }
+}
+
+START_TEST(one_sample_chunks) { /* OH OW >= 1024: GEMMs in place */
+  conv_case cases[] = {
+    {3, 2, 34, 34, 5, 3, 3, ARGS(1, 1, 0, 0, 1, 1, 1)},
+    {2, 3, 33, 35, 4, 3, 3, ARGS(1, 1, 1, 1, 1, 1, 1)},   /* odd sizes, padding */
+    {2, 4, 65, 67, 6, 3, 2, ARGS(2, 1, 1, 0, 1, 2, 2)},   /* stride, dilation, groups */
+    {1, 3, 40, 41, 3, 5, 5, ARGS(1, 1, 2, 2, 1, 1, 3)},   /* depthwise, one sample */
+  };
+  check_all(cases, sizeof cases / sizeof *cases);
+}
+END_TEST
+
+START_TEST(pointwise) { /* 1x1 stride 1: the input is the columns */
+  conv_case cases[] = {
+    {3, 5, 33, 31, 7, 1, 1, ARGS(1, 1, 0, 0, 1, 1, 1)},   /* one sample per chunk */
+    {2, 6, 32, 40, 4, 1, 1, ARGS(1, 1, 0, 0, 3, 2, 2)},   /* groups; dilation does nothing */
+    {9, 5, 7, 9, 3, 1, 1, ARGS(1, 1, 0, 0, 1, 1, 1)},     /* several samples per chunk */
+    {3, 4, 33, 33, 4, 1, 1, ARGS(2, 2, 0, 0, 1, 1, 1)},   /* strided: the general path */
+    {3, 4, 32, 32, 4, 1, 1, ARGS(1, 1, 1, 1, 1, 1, 2)},   /* padded: the general path */
+  };
+  check_all(cases, sizeof cases / sizeof *cases);
+}
+END_TEST
+
+START_TEST(short_rows) { /* output rows of 1 to 20 elements: every piece of the row copy */
+  for (int64_t wd = 1; wd <= 20; wd++) {
+    conv_case c = {5, 2, 6, wd + 2, 3, 3, 3, ARGS(1, 1, 0, 1, 1, 1, 1)};
+    check(&c, SD_F32, 1e-4);
+    check(&c, SD_F64, 1e-12);
+  }
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("conv");
+  TCase *tc = tcase_create("conv");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, one_sample_chunks);
+  tcase_add_test(tc, pointwise);
+  tcase_add_test(tc, short_rows);
+  suite_add_tcase(s, tc);
+  return unit_run(s);
+}
