@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include "interp.h"
 #include "../runtime/lua/lsonde.h"
@@ -21,31 +22,104 @@ static lua_State *globalL;
    with 128 + the signal (130, 143). A second signal kills, as in lua.c. */
 
 static volatile sig_atomic_t caught; /* the last signal that stopped a chunk */
+static double time_limit;            /* seconds, for the message; SIGALRM is the limit */
 
 static void lstop(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
+  if (caught == SIGALRM) luaL_error(L, "time limit of %f s reached", time_limit);
   luaL_error(L, caught == SIGTERM ? "terminated!" : "interrupted!");
 }
 
 static void on_signal(int sig) {
   signal(sig, SIG_DFL);
+  if (sig == SIGALRM) { /* code that catches the error and goes on is killed 10 s later */
+    struct itimerval again = {{0, 0}, {10, 0}};
+    setitimer(ITIMER_REAL, &again, NULL);
+  }
   caught = sig;
   sd_interrupt_flag = 1;
   lua_sethook(globalL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
-/* sonde.signal(): "SIGINT" or "SIGTERM" once one stopped a chunk, else nil. */
+/* sonde.signal(): "SIGINT", "SIGTERM" or "SIGALRM" (the time limit) once
+   one stopped a chunk, else nil. */
 static int l_signal(lua_State *L) {
-  if (caught) lua_pushstring(L, caught == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (caught) lua_pushstring(L, caught == SIGTERM ? "SIGTERM" : caught == SIGALRM ? "SIGALRM" : "SIGINT");
   else lua_pushnil(L);
+  return 1;
+}
+
+/* --- limits ---
+   The Lua heap is charged to the core's memory account (sd_mem_charge), so
+   one cap covers tensors and Lua values; an allocation past it fails like
+   any out-of-memory (Lua collects, then raises "not enough memory"). The
+   time limit is a wall-clock timer whose SIGALRM stops the chunk as Ctrl-C
+   does, with its own message. */
+
+static lua_Alloc alloc0;
+static void *alloc0_ud;
+
+static void *limited_alloc(void *ud, void *p, size_t osize, size_t nsize) {
+  (void)ud;
+  int64_t delta = (int64_t)nsize - (p ? (int64_t)osize : 0);
+  if (nsize == 0) delta = p ? -(int64_t)osize : 0;
+  if (!sd_mem_charge(delta)) return NULL;
+  void *q = alloc0(alloc0_ud, p, osize, nsize);
+  if (!q && nsize) sd_mem_charge(-delta);
+  return q;
+}
+
+/* a size in bytes: a number, or a string "512M", "4G", "1.5GB", "100k" */
+static int64_t check_bytes(lua_State *L, int idx, const char *what) {
+  double v;
+  if (lua_type(L, idx) == LUA_TNUMBER) v = lua_tonumber(L, idx);
+  else {
+    const char *s = luaL_checkstring(L, idx);
+    char *end;
+    v = strtod(s, &end);
+    const char *u = "kKmMgGtT", *at = *end ? strchr(u, *end) : NULL;
+    if (at) { v *= 1e3 * (at - u >= 2 ? 1e3 : 1) * (at - u >= 4 ? 1e3 : 1) * (at - u >= 6 ? 1e3 : 1); end++; }
+    if (*end == 'B' || *end == 'b') end++;
+    if (end == s || *end) return luaL_error(L, "%s: bad size '%s' (bytes, or a number with k, M, G or T)", what, s);
+  }
+  if (!(v >= 0) || v > 9e18) return luaL_error(L, "%s: bad size %f", what, v);
+  return (int64_t)v;
+}
+
+/* sonde.limits{memory=, time=}: set a cap (0 lifts it); returns the
+   limits and use: {memory=, memory_used=, time=}. */
+static int l_limits(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getfield(L, 1, "memory") != LUA_TNIL) sd_set_mem_limit(check_bytes(L, -1, "limits: memory"));
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "time") != LUA_TNIL) {
+      double t = luaL_checknumber(L, -1);
+      if (!(t >= 0) || t > 1e9) return luaL_error(L, "limits: time must be seconds >= 0, got %f", t);
+      struct itimerval it = {{0, 0}, {(time_t)t, (suseconds_t)((t - (time_t)t) * 1e6)}};
+      if (t > 0 && it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1;
+      time_limit = t;
+      setitimer(ITIMER_REAL, &it, NULL);
+    }
+    lua_pop(L, 1);
+  }
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, sd_mem_limit());
+  lua_setfield(L, -2, "memory");
+  lua_pushinteger(L, sd_mem_in_use() + sd_mem_charged());
+  lua_setfield(L, -2, "memory_used");
+  lua_pushnumber(L, time_limit);
+  lua_setfield(L, -2, "time");
   return 1;
 }
 
 static void open_signal(lua_State *L) {
   static const sd_reg fns[] = {
     {"signal", l_signal, "sonde.signal()",
-     "\"SIGINT\" or \"SIGTERM\" after Ctrl-C or a kill stopped the program's code, else nil"},
+     "\"SIGINT\", \"SIGTERM\" or \"SIGALRM\" (time limit) after one stopped the program's code, else nil"},
+    {"limits", l_limits, "sonde.limits([{memory=bytes|\"4G\", time=seconds}])",
+     "cap tensors + Lua heap (an allocation past it is an error) and wall time from now; 0 lifts; returns {memory=, memory_used=, time=}"},
     {NULL, NULL, NULL, NULL},
   };
   lua_getglobal(L, "sonde");
@@ -71,9 +145,11 @@ int sd_docall(lua_State *L, int narg, int nres) {
   sd_interrupt_flag = 0;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  signal(SIGALRM, on_signal);
   int status = lua_pcall(L, narg, nres, base);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  signal(SIGALRM, SIG_IGN); /* a time limit between chunks stops nothing */
   sd_interrupt_flag = 0;
   lua_remove(L, base);
   return status;
@@ -138,11 +214,13 @@ static void print_usage(FILE *f) {
           "commands:\n"
           "  run RECIPE [k=v...] [--seed N] [--out DIR] [--threads N] [--params FILE]\n"
           "      [--safe [--data-root DIR]...]  runs/<name>/<date>-<hex>/; --safe: sandboxed\n"
+          "      [--max-mem SIZE] [--max-time DURATION]  e.g. 4G, 30m: past them the run fails\n"
           "  run --resume RUNDIR [--threads N]  continue from the last checkpoint\n"
           "  show RECIPE  print a recipe's about text and params\n"
           "  verify RUNDIR [--threads N]  re-run from the manifest and compare\n"
           "  runs [DIR]   list runs (default runs/): status, params, last metrics\n"
           "  sweep RECIPE k=a,b k=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N] [--safe]\n"
+          "      [--max-mem SIZE] [--max-time DURATION]  limits for each job\n"
           "  a script named like a command runs with a path: %s ./run\n",
           progname, progname);
 }
@@ -230,6 +308,9 @@ int main(int argc, char **argv) {
   if (argv[0] && argv[0][0]) progname = "sonde";
   lua_State *L = luaL_newstate();
   if (!L) { fprintf(stderr, "%s: cannot create state: not enough memory\n", progname); return 1; }
+  alloc0 = lua_getallocf(L, &alloc0_ud);
+  sd_mem_charge(lua_gc(L, LUA_GCCOUNT) * 1024 + lua_gc(L, LUA_GCCOUNTB));
+  lua_setallocf(L, limited_alloc, NULL);
   lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
@@ -239,5 +320,5 @@ int main(int argc, char **argv) {
   sd_report(L, status);
   lua_close(L);
   if (ok && status == LUA_OK) return EXIT_SUCCESS;
-  return caught ? 128 + caught : EXIT_FAILURE;
+  return caught && caught != SIGALRM ? 128 + caught : EXIT_FAILURE;
 }

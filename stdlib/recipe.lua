@@ -15,6 +15,7 @@ local io_popen, os_execute, os_remove, os_rename = io.popen, os.execute, os.remo
 local load0, loadfile0, dofile0 = load, loadfile, dofile
 local traceback = debug.traceback
 local io_confine, io_record = data.io_confine, data.io_record
+local limits = sonde.limits -- the sonde program's (interp/main.c); nil in sonde.so
 
 -- A usage error prints without a traceback; tostring gives its message.
 -- A failed run's error carries its own traceback, so it goes the same way.
@@ -409,6 +410,7 @@ local function install(opts)
     set(package, "loadlib", banned "package.loadlib")
     set(data, "io_confine", banned "data.io_confine")
     set(data, "io_record", banned "data.io_record")
+    set(sonde, "limits", banned "sonde.limits")
     set(_G, "debug", setmetatable({}, { __index = function(_, k)
       error("debug." .. tostring(k) .. " is not allowed in --safe mode", 2)
     end }))
@@ -713,8 +715,37 @@ local function input_hashes(dir, m, load_reads)
   return inputs, #changed > 0 and changed or nil
 end
 
+-- apply_limits(l): --max-mem and --max-time ({memory=bytes, time=seconds},
+-- from the command line or a manifest) from now until the run function
+-- returns; a bad size is a usage error naming the option.
+local function apply_limits(l)
+  if not (l and (l.memory or l.time)) then return end
+  if not limits then usage_error("--max-mem and --max-time need the sonde program") end
+  local ok, err = pcall(limits, { memory = l.memory, time = l.time })
+  if not ok then usage_error("--max-mem: " .. tostring(err):gsub("^limits: memory: ", "")) end
+end
+
+-- parse_limits(opts): the limits of --max-mem SIZE and --max-time DURATION
+-- (seconds, or a number with s, m or h), or nil.
+local function parse_limits(opts)
+  local mem, time = opts["max-mem"], opts["max-time"]
+  if not (mem or time) then return nil end
+  local l = {}
+  if mem then
+    apply_limits { memory = mem }
+    l.memory = limits().memory
+  end
+  if time then
+    local n, unit = time:match("^(%d*%.?%d+)([smh]?)$")
+    n = tonumber(n)
+    if not n or n <= 0 then usage_error("--max-time: bad duration '" .. time .. "' (seconds, or a number with s, m or h)") end
+    l.time = n * ({ s = 1, m = 60, h = 3600 })[unit ~= "" and unit or "s"]
+  end
+  return l
+end
+
 -- execute(r, opts): runs recipe r with opts {params, seed, out, threads,
--- safe, data_roots} in a new out/<name>/<date>-<hex> (or opts.parent/...),
+-- safe, data_roots, limits} in a new out/<name>/<date>-<hex> (or opts.parent/...),
 -- or continues the run dir opts.resume (its manifest opts.manifest);
 -- returns the run dir, whether it succeeded, the error and the last metrics.
 function M.execute(r, opts)
@@ -730,7 +761,7 @@ function M.execute(r, opts)
       recipe_sha256 = r.sha256, recipe_text = r.text, params = opts.params, seed = opts.seed,
       sonde_version = sonde.version, git = git_info(r.dir, dir), host = host_info(),
       blas = cfg.blas, blas_core = cfg.blas_core, threads = cfg.threads, start = now(),
-      safe = opts.safe or nil, data_roots = opts.data_roots,
+      safe = opts.safe or nil, data_roots = opts.data_roots, limits = opts.limits,
     }
   end
   if opts.safe then io_confine { write = dir } end
@@ -773,7 +804,9 @@ function M.execute(r, opts)
   tensor.manual_seed(opts.seed)
   math.randomseed(opts.seed)
   io_record(true)
+  apply_limits(opts.limits)
   local ok, err = xpcall(r.run, traceback, opts.params, run)
+  if opts.limits then limits { memory = 0, time = 0 } end -- the bookkeeping is not limited
   if not opts.safe then restore() end
   print, io.write, io.stderr = print0, write0, stderr0
   -- the bookkeeping: a second try if a signal cut the first short
@@ -793,6 +826,11 @@ function M.execute(r, opts)
     io_record(false)
     write_manifest(dir, m)
     local signal = sonde.signal and sonde.signal()
+    if signal == "SIGALRM" then -- the time limit: a failure, whatever the message says
+      signal, err = nil, string.format("time limit of %g s reached (--max-time)", opts.limits.time)
+    elseif not ok and opts.limits and opts.limits.memory and tostring(err):match("^not enough memory") then
+      err = string.format("not enough memory: the Lua heap reached --max-mem (%.4g MB)", opts.limits.memory / 1e6)
+    end
     local status = ok and "done"
       or (signal or tostring(err):find("interrupted!", 1, true)) and "interrupted" or "failed"
     write_status(dir, status, status == "failed" and tostring(err):match("^[^\n]*") or
@@ -899,7 +937,7 @@ local function resume(dir, opts)
   end
   local params = M.resolve(r, m.params, {})
   local _, ok, err, last = M.execute(r, { params = params, seed = m.seed, threads = opts.threads,
-    resume = dir, manifest = m, safe = sb.safe, recipe_dir = sb.recipe_dir })
+    resume = dir, manifest = m, safe = sb.safe, recipe_dir = sb.recipe_dir, limits = m.limits })
   if not ok then usage_error(tostring(err) .. "\n(run directory: " .. dir .. ")") end
   summary(last)
   print("run directory: " .. dir)
@@ -908,18 +946,21 @@ end
 
 function commands.run(args)
   local opts, rest = parse_opts(args, { seed = "integer", out = "string", threads = "integer",
-    params = "string", resume = "string", safe = "flag", ["data-root"] = "list" })
+    params = "string", resume = "string", safe = "flag", ["data-root"] = "list",
+    ["max-mem"] = "string", ["max-time"] = "string" })
   if opts.resume then
-    if #rest > 0 or opts.seed or opts.out or opts.params or opts.safe or opts["data-root"] then
-      usage_error("usage: sonde run --resume RUNDIR [--threads N] (params, seed and --safe come from the manifest)")
+    if #rest > 0 or opts.seed or opts.out or opts.params or opts.safe or opts["data-root"]
+      or opts["max-mem"] or opts["max-time"] then
+      usage_error("usage: sonde run --resume RUNDIR [--threads N] (params, seed, --safe and limits come from the manifest)")
     end
     return resume(opts.resume, opts)
   end
   local path = table.remove(rest, 1)
   if not path then
-    usage_error("usage: sonde run RECIPE [key=value...] [--seed N] [--out DIR] [--threads N] [--params FILE] [--safe [--data-root DIR]...]")
+    usage_error("usage: sonde run RECIPE [key=value...] [--seed N] [--out DIR] [--threads N] [--params FILE] [--safe [--data-root DIR]...] [--max-mem SIZE] [--max-time DURATION]")
   end
   if opts["data-root"] and not opts.safe then usage_error("--data-root goes with --safe") end
+  local lim = parse_limits(opts)
   local file_values
   if opts.params then -- the user's own file, read before any sandbox
     local ok, t = pcall(dofile0, opts.params)
@@ -933,7 +974,7 @@ function commands.run(args)
   local params = M.resolve(r, file_values, rest)
   local dir, ok, err, last = M.execute(r, { params = params, seed = opts.seed or 0,
     out = opts.out, threads = opts.threads, safe = sb.safe, recipe_dir = sb.recipe_dir,
-    data_roots = sb.data_roots })
+    data_roots = sb.data_roots, limits = lim })
   if not ok then usage_error(tostring(err) .. "\n(run directory: " .. dir .. ")") end
   summary(last)
   print("run directory: " .. dir)
@@ -997,7 +1038,7 @@ function commands.verify(args)
   local params = M.resolve(r, m.params, {})
   local dir, ok, err = M.execute(r, { params = params, seed = m.seed, parent = dirname(old),
     threads = opts.threads or m.threads, safe = sb.safe, recipe_dir = sb.recipe_dir,
-    data_roots = sb.data_roots })
+    data_roots = sb.data_roots, limits = m.limits and { memory = m.limits.memory } })
   print("re-run: " .. dir .. " (threads " .. tensor.config().threads .. ")")
   if not ok then diffs = diffs + 1; print("re-run failed: " .. tostring(err)) end
   local a, b = read_lines(old .. "/metrics.jsonl"), read_lines(dir .. "/metrics.jsonl")
@@ -1220,11 +1261,14 @@ end
 function commands.sweep(args)
   local a2 = {}
   for i, a in ipairs(args) do a2[i] = a == "-j" and "--jobs" or a end
-  local opts, rest = parse_opts(a2, { jobs = "integer", out = "string", threads = "integer", safe = "flag" })
+  local opts, rest = parse_opts(a2, { jobs = "integer", out = "string", threads = "integer", safe = "flag",
+    ["max-mem"] = "string", ["max-time"] = "string" })
   local path = table.remove(rest, 1)
   if not path then
-    usage_error("usage: sonde sweep RECIPE key=a,b key=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N] [--safe]")
+    usage_error("usage: sonde sweep RECIPE key=a,b key=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N] [--safe] [--max-mem SIZE] [--max-time DURATION]")
   end
+  parse_limits(opts) -- usage errors now, not in every job
+  limits { memory = 0 }
   local nproc = opts.jobs or 1
   if nproc < 1 then usage_error("'-j' wants a positive integer, got " .. nproc) end
   local r = M.load(path)
@@ -1241,6 +1285,9 @@ function commands.sweep(args)
     words[#words + 1] = "--out " .. shell_quote(dir)
     if opts.threads then words[#words + 1] = "--threads " .. opts.threads end
     if opts.safe then words[#words + 1] = "--safe" end
+    for _, k in ipairs { "max-mem", "max-time" } do
+      if opts[k] then words[#words + 1] = "--" .. k .. " " .. shell_quote(opts[k]) end
+    end
     local log = shell_quote(string.format("%s/job-%03d", dir, i))
     -- the exit status appears by rename, so it is never read half-written
     return string.format("{ %s >%s.log 2>&1; echo $? >%s.rc.tmp; mv %s.rc.tmp %s.rc; } &",

@@ -69,10 +69,19 @@ int sd_get_num_threads(void) { return sd_pool_threads(); }
 
 /* --- memory --- */
 static sd_mem_hook memhook;
-static int64_t in_use;
+static int64_t in_use, charged, mem_limit;
 
 void sd_set_mem_hook(sd_mem_hook hook) { memhook = hook; }
 int64_t sd_mem_in_use(void) { return in_use; }
+void sd_set_mem_limit(int64_t bytes) { mem_limit = bytes > 0 ? bytes : 0; }
+int64_t sd_mem_limit(void) { return mem_limit; }
+int64_t sd_mem_charged(void) { return charged; }
+
+bool sd_mem_charge(int64_t delta) {
+  if (delta > 0 && mem_limit && in_use + charged + delta > mem_limit) return false;
+  charged += delta;
+  return true;
+}
 
 /* glibc's default is to hand blocks over 128 KiB back to the kernel at
    free and to page-fault them in afresh at the next malloc: a training
@@ -118,6 +127,21 @@ static bool big_keep(void *p, size_t n) {
   return kept;
 }
 
+/* Blocks under BIG come from malloc, aligned to 64 by hand (the byte before
+   the block holds the distance back to malloc's pointer): glibc 2.36's
+   posix_memalign asks for size + alignment and so never reuses a freed
+   block of the same size; tensors freed by the GC two at a time then grew
+   the heap, and every new one was page-faulted in afresh. */
+static void *heap_alloc(size_t n) {
+  unsigned char *m = malloc(n + 64);
+  if (!m) return NULL;
+  unsigned char *p = m + 64 - ((uintptr_t)m & 63);
+  p[-1] = (unsigned char)(p - m);
+  return p;
+}
+
+static void heap_free(void *p) { free((unsigned char *)p - ((unsigned char *)p)[-1]); }
+
 static size_t block_size(size_t nbytes) {
   size_t n = (nbytes + 63) & ~(size_t)63;
   if (n >= BIG) n = (n + BIG / 16 - 1) & ~(BIG / 16 - 1); /* 2 MiB steps: reuse by size class */
@@ -132,14 +156,17 @@ void *sd_malloc(size_t nbytes) {
     sd_error(SD_EMEM, "out of memory allocating %zu bytes", nbytes);
     return NULL;
   }
+  if (mem_limit && (nbytes > (size_t)mem_limit || in_use + charged + (int64_t)nbytes > mem_limit)) {
+    sd_error(SD_EMEM, "memory limit of %.4g MB reached: %.4g MB more for a tensor, %.4g MB in use",
+             mem_limit / 1e6, nbytes / 1e6, (in_use + charged) / 1e6);
+    return NULL;
+  }
   if (n >= BIG) p = big_take(n);
+  if (!p && n < BIG) p = heap_alloc(n);
+  else if (!p && posix_memalign(&p, BIG / 16, n) == 0) madvise(p, n, MADV_HUGEPAGE);
   if (!p) {
-    size_t align = n >= BIG ? BIG / 16 : 64;
-    if (posix_memalign(&p, align, n) != 0) {
-      sd_error(SD_EMEM, "out of memory allocating %zu bytes", nbytes);
-      return NULL;
-    }
-    if (align > 64) madvise(p, n, MADV_HUGEPAGE);
+    sd_error(SD_EMEM, "out of memory allocating %zu bytes", nbytes);
+    return NULL;
   }
   in_use += (int64_t)nbytes;
   if (memhook) memhook((int64_t)nbytes);
@@ -149,7 +176,8 @@ void *sd_malloc(size_t nbytes) {
 void sd_free(void *p, size_t nbytes) {
   if (!p) return;
   size_t n = block_size(nbytes);
-  if (n < BIG || !big_keep(p, n)) free(p);
+  if (n < BIG) heap_free(p);
+  else if (!big_keep(p, n)) free(p);
   in_use -= (int64_t)nbytes;
   if (memhook) memhook(-(int64_t)nbytes);
 }

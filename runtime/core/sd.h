@@ -43,5 +43,12 @@ void sd_set_mem_hook(sd_mem_hook hook);
 void *sd_malloc(size_t nbytes);   /* 64-byte aligned; NULL + message on failure */
 void sd_free(void *p, size_t nbytes);
 int64_t sd_mem_in_use(void);
+/* An optional cap on tensors plus the bytes charged by sd_mem_charge (the
+   Lua heap): an allocation past it fails with a message, so a run stops
+   with an error instead of meeting the kernel's OOM killer. 0: no cap. */
+void sd_set_mem_limit(int64_t bytes);
+int64_t sd_mem_limit(void);
+bool sd_mem_charge(int64_t delta); /* false (nothing charged) when over the cap */
+int64_t sd_mem_charged(void);
 
 #endif
