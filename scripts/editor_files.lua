@@ -9,6 +9,7 @@
 --   editor-support/vscode/syntaxes/sonde.tmLanguage.json   the whole file
 --   editor-support/luals/library/*.lua         the whole folder (---@meta files)
 local recipe = require "recipe"
+local types = require "api_types" -- records and operators; entries carry their own types
 
 local fmt, concat, sort = string.format, table.concat, table.sort
 local api_path, root = arg[1], arg[2] or "."
@@ -325,12 +326,14 @@ local function luals_entry(e, lhs)
       names[#names + 1] = "..."
       break -- Lua takes nothing after ...; the signature above says the rest
     end
-    local ty = p.table and "table" or "any"
+    local ty = p.type or p.table and "table" or "any"
     local note = p.keys and #p.keys > 0 and (" {" .. concat(p.keys, "=, ") .. "=}") or ""
     l[#l + 1] = fmt("---@param %s%s %s%s", lua_name(p.name), p.optional and "?" or "", ty, note)
     names[#names + 1] = lua_name(p.name)
   end
-  l[#l + 1] = "---@return any"
+  -- e.returns: "Type name" each (none: returns nothing); untyped: any
+  for _, r in ipairs(e.returns or { "any" }) do l[#l + 1] = "---@return " .. r end
+  for _, o in ipairs(e.overloads or {}) do l[#l + 1] = "---@overload " .. o end
   local owner, sep, last = lhs:match("^(.-)([.:]?)([%w_]+)$")
   if KEYWORDS[last] then -- Tensor:repeat: a field, not a function statement
     if sep == ":" then table.insert(names, 1, "self") end
@@ -364,7 +367,18 @@ local function luals_files()
     end
   end
   for _, c in ipairs(class_list) do
-    add("classes", fmt("---sonde's %s objects (methods from the doc registry)\n---@class %s\nlocal %s = {}", c, c, c))
+    local ops = {}
+    for _, o in ipairs(types.operators[c] or {}) do ops[#ops + 1] = "\n---@operator " .. o end
+    add("classes", fmt("---sonde's %s objects (methods from the doc registry)\n---@class %s%s\nlocal %s = {}",
+      c, c, concat(ops), c))
+  end
+  -- plain tables with known fields that built-ins return (stdlib/api_types.lua)
+  for _, r in ipairs(sorted_keys(types.records)) do
+    local fields = {}
+    for _, f in ipairs(sorted_keys(types.records[r])) do
+      fields[#fields + 1] = fmt("\n---@field %s %s", f, types.records[r][f])
+    end
+    add("classes", fmt("---a table some built-ins return (stdlib/api_types.lua)\n---@class %s%s", r, concat(fields)))
   end
   for _, e in ipairs(entries) do
     if e.kind == "method" then add("classes", luals_entry(e, e.name)) end

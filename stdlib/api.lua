@@ -5,6 +5,7 @@
 local sonde = require "sonde"
 local help = require "help"
 local recipe = require "recipe"
+local types = require "api_types"
 
 local M = {}
 
@@ -94,6 +95,25 @@ local function classify(name)
   return "function", name:match("^(.*)%.[^.]+$") or "_G"
 end
 
+-- typed(e): e with the types stdlib/api_types.lua gives it: e.returns (a
+-- list of "Type name", {} for nothing), p.type of its positional params and
+-- e.overloads; whatever the lists do not say stays untyped (any).
+local function typed(e)
+  if e.kind == "module" then return e end
+  local r = types.returns[e.name]
+  for _, pat in ipairs(r == nil and types.patterns or {}) do
+    if e.name:match(pat[1]) then r = pat[2]; break end
+  end
+  if r == nil then r = types.defaults[e.module] end
+  if r ~= nil then e.returns = type(r) == "string" and { r } or r end
+  local own, scope = types.params[e.name] or {}, types.params[e.module] or {}
+  for _, p in ipairs(e.params) do
+    if not p.table and not p.vararg then p.type = own[p.name] or scope[p.name] end
+  end
+  e.overloads = types.overloads[e.name]
+  return e
+end
+
 -- entries(): every documented built-in, sorted by name, after loading every
 -- stdlib module (help.load_all) so modules added later appear by themselves.
 function M.entries()
@@ -103,7 +123,7 @@ function M.entries()
     local params = M.params(d.sig or "")
     local args = {}
     for i, p in ipairs(params) do args[i] = p.name end
-    list[#list + 1] = { name = name, module = module, kind = kind, signature = d.sig or name,
+    list[#list + 1] = typed { name = name, module = module, kind = kind, signature = d.sig or name,
       doc = d.doc or "", args = args, params = params }
   end
   table.sort(list, function(a, b) return a.name < b.name end)

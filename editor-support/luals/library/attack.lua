@@ -15,7 +15,7 @@ attack.kernels = {}
 ---attack.evaluate(model, X, y, attack_fn=attack.pgd, {batch=256, gen=, ...attack options})
 ---```
 ---@param model any
----@param X any
+---@param X Tensor
 ---@param y any
 ---@param attack_fn any
 ---@param opts? table {batch=, gen=}
@@ -28,10 +28,11 @@ function attack.evaluate(model, X, y, attack_fn, opts) end
 ---attack.fgsm(model, x, y, {eps=8/255, norm="inf"|"2", targeted=false, clip={0,1}, loss=})
 ---```
 ---@param model any
----@param x any
+---@param x Tensor
 ---@param y any
 ---@param opts? table {eps=, norm=, targeted=, clip=, loss=}
----@return any
+---@return Tensor adv
+---@return Tensor success
 function attack.fgsm(model, x, y, opts) end
 
 ---fooling images (Nguyen et al. 2015) labelled target with high confidence: {images=, confidence=, steps=, target=}
@@ -75,10 +76,11 @@ function attack.kernels.linf_step_(adv, x, g, alpha, eps, lo, hi) end
 ---attack.pgd(model, x, y, {eps=8/255, alpha=2/255, steps=10, norm="inf"|"2", random_start=true, targeted=false, restarts=1, clip={0,1}, loss=, gen=})
 ---```
 ---@param model any
----@param x any
+---@param x Tensor
 ---@param y any
 ---@param opts? table {eps=, alpha=, steps=, norm=, random_start=, targeted=, restarts=, clip=, loss=, gen=}
----@return any
+---@return Tensor adv
+---@return Tensor success
 function attack.pgd(model, x, y, opts) end
 
 ---train a fresh model_fn(gen) model (Adam) and report {test_acc=, train_acc=, model=, history=}
@@ -92,7 +94,7 @@ function attack.pgd(model, x, y, opts) end
 ---@param Xtest any
 ---@param ytest any
 ---@param opts? table {epochs=, batch=, lr=, optimizer=, curve=, gen=}
----@return any
+---@return TrainEvalResult
 function attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, opts) end
 
 ---protected X (unlearnable examples: Huang et al. 2021 min-min noise, cluster-wise, Yu et al. 2022 synthetic shortcut noise, or error-maximising) and info {noise=, iterations=, train_error=}
@@ -101,7 +103,7 @@ function attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, opts) end
 ---attack.unlearnable(model_fn, X, y, {eps=8/255, kind="sample"|"class"|"cluster"|"synthetic"|"max"|"bayes", step_size=0.8/255, steps=20|1, train_steps=10, stop_error=0.01|0.1, max_iter=100, batch=512, k=10, features=, patch=4, optimizer=, gen=})
 ---```
 ---@param model_fn any
----@param X any
+---@param X Tensor
 ---@param y any
 ---@param opts? table {eps=, kind=, step_size=, steps=, train_steps=, stop_error=, max_iter=, batch=, k=, features=, patch=, optimizer=, gen=}
 ---@return any

@@ -42,7 +42,7 @@ function autograd.gradcheck(fn, inputs, opts) end
 ---```lua
 ---autograd.is_grad_enabled()
 ---```
----@return any
+---@return boolean
 function autograd.is_grad_enabled() end
 
 ---call fn with recording off; returns its results

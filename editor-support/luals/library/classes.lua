@@ -47,7 +47,61 @@ local Scheduler = {}
 
 ---sonde's Tensor objects (methods from the doc registry)
 ---@class Tensor
+---@operator add(Tensor|number): Tensor
+---@operator sub(Tensor|number): Tensor
+---@operator mul(Tensor|number): Tensor
+---@operator div(Tensor|number): Tensor
+---@operator mod(Tensor|number): Tensor
+---@operator pow(Tensor|number): Tensor
+---@operator unm: Tensor
+---@operator len: integer
 local Tensor = {}
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class CsvData
+---@field X Tensor
+---@field columns string[]
+---@field missing table
+---@field vocab table<string, string[]>
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class EvalResult
+---@field acc number
+---@field loss number
+---@field n integer
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class GeneratorState
+---@field offset integer
+---@field seed integer
+---@field stream integer
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class Hook
+---@field remove fun()
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class TensorConfig
+---@field blas string
+---@field blas_core string
+---@field blas_core_source string
+---@field blas_threads integer
+---@field cpu_core string
+---@field threads integer
+---@field version string
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class TrainEvalResult
+---@field history table
+---@field model Module
+---@field test_acc number
+---@field train_acc number
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class UnlearnEval
+---@field forget_acc number?
+---@field retain_acc number?
+---@field test_acc number?
 
 ---restrict drawing to a rectangle; no argument lifts it
 ---
@@ -112,7 +166,7 @@ function Canvas:markers(xs, ys, radius) end
 ---```lua
 ---c:pixels()
 ---```
----@return any
+---@return Tensor
 function Canvas:pixels() end
 
 ---stroke a line through the points (tables of pixel coordinates); NaN breaks it
@@ -143,7 +197,7 @@ function Canvas:rect(x, y, w, h, fill) end
 ---```lua
 ---c:save(path)
 ---```
----@param path any
+---@param path string
 ---@return any
 function Canvas:save(path) end
 
@@ -154,7 +208,7 @@ function Canvas:save(path) end
 ---```
 ---@param x any
 ---@param y any
----@param s any
+---@param s string
 ---@param opts? table {size=, ha=, va=, angle=, bold=}
 ---@return any
 function Canvas:text(x, y, s, opts) end
@@ -164,10 +218,11 @@ function Canvas:text(x, y, s, opts) end
 ---```lua
 ---c:text_size(s, size [, bold])
 ---```
----@param s any
+---@param s string
 ---@param size any
 ---@param bold? any
----@return any
+---@return number width
+---@return number height
 function Canvas:text_size(s, size, bold) end
 
 ---set the line width
@@ -195,7 +250,8 @@ function Conformal:coverage(X, y) end
 ---cp:predict_set(X)
 ---```
 ---@param X any
----@return any
+---@return Tensor sets
+---@return Tensor sizes
 function Conformal:predict_set(X) end
 
 ---for a binary probe: 'true' / 'false' when the set is that class alone, 'neither' when it holds both or none; and the counts
@@ -214,7 +270,7 @@ function Conformal:three_way(X, opts) end
 ---d:image_scores(maps)
 ---```
 ---@param maps any
----@return any
+---@return Tensor
 function Detector:image_scores(maps) end
 
 ---1 where d:score(X) exceeds the threshold, else 0 (i64)
@@ -222,9 +278,9 @@ function Detector:image_scores(maps) end
 ---```lua
 ---d:predict(X, {contamination=0.1})
 ---```
----@param X any
+---@param X Tensor
 ---@param opts? table {contamination=}
----@return any
+---@return Tensor
 function Detector:predict(X, opts) end
 
 ---write the fitted detector (kind, options, tensors) atomically; detect.load reads it
@@ -232,7 +288,7 @@ function Detector:predict(X, opts) end
 ---```lua
 ---d:save(path)
 ---```
----@param path any
+---@param path string
 ---@return any
 function Detector:save(path) end
 
@@ -241,8 +297,8 @@ function Detector:save(path) end
 ---```lua
 ---d:score(X)
 ---```
----@param X any
----@return any
+---@param X Tensor
+---@return Tensor
 function Detector:score(X) end
 
 ---the (1 - contamination) quantile of the training scores (PyOD's threshold_); data= scores those rows instead when none are kept
@@ -251,7 +307,7 @@ function Detector:score(X) end
 ---d:threshold{contamination=0.1, data=}
 ---```
 ---@param opts table {contamination=, data=}
----@return any
+---@return number
 function Detector:threshold(opts) end
 
 ---add a line series
@@ -292,7 +348,7 @@ function Figure:roc(scores, labels, opts) end
 ---```lua
 ---fig:save(path)
 ---```
----@param path any
+---@param path string
 ---@return any
 function Figure:save(path) end
 
@@ -312,7 +368,7 @@ function Figure:scatter(x, y, opts) end
 ---```lua
 ---g:clone()
 ---```
----@return any
+---@return Generator
 function Generator:clone() end
 
 ---the seed; with n, reseed (offset back to 0, same stream)
@@ -321,7 +377,7 @@ function Generator:clone() end
 ---g:seed([n])
 ---```
 ---@param n? any
----@return any
+---@return integer|Generator
 function Generator:seed(n) end
 
 ---restore a state taken by g:state()
@@ -329,8 +385,8 @@ function Generator:seed(n) end
 ---```lua
 ---g:set_state(state)
 ---```
----@param state any
----@return any
+---@param state GeneratorState
+---@return Generator
 function Generator:set_state(state) end
 
 ---{seed=, stream=, offset=}: everything the draws depend on
@@ -338,7 +394,7 @@ function Generator:set_state(state) end
 ---```lua
 ---g:state()
 ---```
----@return any
+---@return GeneratorState
 function Generator:state() end
 
 ---each bag's score: the max of its instances' scores
@@ -347,7 +403,7 @@ function Generator:state() end
 ---m:decision_function({X, offsets})
 ---```
 ---@param opts? table
----@return any
+---@return Tensor
 function Mil:decision_function(opts) end
 
 ---1 for bags scoring >= 0, else 0
@@ -356,7 +412,7 @@ function Mil:decision_function(opts) end
 ---m:predict({X, offsets})
 ---```
 ---@param opts? table
----@return any
+---@return Tensor
 function Mil:predict(opts) end
 
 ---the instance probe's score of each row
@@ -365,7 +421,7 @@ function Mil:predict(opts) end
 ---m:score_instances(X)
 ---```
 ---@param X any
----@return any
+---@return Tensor
 function Mil:score_instances(X) end
 
 ---the buffer tensors (running statistics, ...)
@@ -373,7 +429,7 @@ function Mil:score_instances(X) end
 ---```lua
 ---m:buffers()
 ---```
----@return any
+---@return Tensor[]
 function Module:buffers() end
 
 ---run m(x); the outputs of the named submodules (all when nil) and `output`, plus the output
@@ -381,9 +437,10 @@ function Module:buffers() end
 ---```lua
 ---m:capture(x, [names])
 ---```
----@param x any
+---@param x Tensor
 ---@param names? any
----@return any
+---@return table<string, Tensor>
+---@return Tensor output
 function Module:capture(x, names) end
 
 ---the direct submodules
@@ -391,7 +448,7 @@ function Module:capture(x, names) end
 ---```lua
 ---m:children()
 ---```
----@return any
+---@return Module[]
 function Module:children() end
 
 ---evaluation mode (dropout off, batch norm on running statistics); returns m
@@ -399,7 +456,7 @@ function Module:children() end
 ---```lua
 ---m:eval()
 ---```
----@return any
+---@return Module
 function Module:eval() end
 
 ---the computation; m(x) calls it and then the forward hooks
@@ -407,7 +464,7 @@ function Module:eval() end
 ---```lua
 ---m:forward(x)
 ---```
----@param x any
+---@param x Tensor
 ---@return any
 function Module:forward(x) end
 
@@ -416,8 +473,8 @@ function Module:forward(x) end
 ---```lua
 ---m:get(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return Module?
 function Module:get(path) end
 
 ---copy sd into m's tensors (identity kept); one error lists every mismatch
@@ -425,7 +482,7 @@ function Module:get(path) end
 ---```lua
 ---m:load_state_dict(sd, {strict=true})
 ---```
----@param sd any
+---@param sd table<string, Tensor>
 ---@param opts? table {strict=}
 ---@return any
 function Module:load_state_dict(sd, opts) end
@@ -435,7 +492,7 @@ function Module:load_state_dict(sd, opts) end
 ---```lua
 ---m:modules()
 ---```
----@return any
+---@return Module[]
 function Module:modules() end
 
 ---iterator of dotted name, buffer
@@ -443,7 +500,7 @@ function Module:modules() end
 ---```lua
 ---m:named_buffers()
 ---```
----@return any
+---@return fun(): string, Tensor
 function Module:named_buffers() end
 
 ---iterator of name, direct submodule
@@ -451,7 +508,7 @@ function Module:named_buffers() end
 ---```lua
 ---m:named_children()
 ---```
----@return any
+---@return fun(): string, Module
 function Module:named_children() end
 
 ---iterator of dotted path, module ("" for m)
@@ -459,7 +516,7 @@ function Module:named_children() end
 ---```lua
 ---m:named_modules()
 ---```
----@return any
+---@return fun(): string, Module
 function Module:named_modules() end
 
 ---iterator of dotted name, parameter
@@ -467,7 +524,7 @@ function Module:named_modules() end
 ---```lua
 ---m:named_parameters()
 ---```
----@return any
+---@return fun(): string, Tensor
 function Module:named_parameters() end
 
 ---the number of parameter elements
@@ -475,7 +532,7 @@ function Module:named_parameters() end
 ---```lua
 ---m:num_parameters()
 ---```
----@return any
+---@return integer
 function Module:num_parameters() end
 
 ---the parameter tensors in registration order, the same objects every call
@@ -483,7 +540,7 @@ function Module:num_parameters() end
 ---```lua
 ---m:parameters()
 ---```
----@return any
+---@return Tensor[]
 function Module:parameters() end
 
 ---make t saved state of m (not trained)
@@ -491,9 +548,9 @@ function Module:parameters() end
 ---```lua
 ---m:register_buffer(name, t)
 ---```
----@param name any
----@param t any
----@return any
+---@param name string
+---@param t Tensor
+---@return Tensor
 function Module:register_buffer(name, t) end
 
 ---call fn after each forward (a non-nil result replaces the output); returns a handle with remove()
@@ -502,7 +559,7 @@ function Module:register_buffer(name, t) end
 ---m:register_forward_hook(fn(module, input, output))
 ---```
 ---@param fn any
----@return any
+---@return Hook
 function Module:register_forward_hook(fn) end
 
 ---make t a parameter of m under name
@@ -510,9 +567,9 @@ function Module:register_forward_hook(fn) end
 ---```lua
 ---m:register_parameter(name, t)
 ---```
----@param name any
----@param t any
----@return any
+---@param name string
+---@param t Tensor
+---@return Tensor
 function Module:register_parameter(name, t) end
 
 ---dotted name -> tensor of every parameter and buffer
@@ -520,7 +577,7 @@ function Module:register_parameter(name, t) end
 ---```lua
 ---m:state_dict()
 ---```
----@return any
+---@return table<string, Tensor>
 function Module:state_dict() end
 
 ---training mode for m and its submodules; returns m
@@ -529,7 +586,7 @@ function Module:state_dict() end
 ---m:train([on=true])
 ---```
 ---@param on? any
----@return any
+---@return Module
 function Module:train(on) end
 
 ---drop every parameter's .grad
@@ -537,7 +594,7 @@ function Module:train(on) end
 ---```lua
 ---m:zero_grad()
 ---```
----@return any
+---@return Module
 function Module:zero_grad() end
 
 ---one in-place update of every parameter with a grad; returns closure's loss
@@ -562,9 +619,9 @@ function Optimizer:zero_grad() end
 ---```lua
 ---ccs:confidence(X_pos, X_neg)
 ---```
----@param X_pos any
----@param X_neg any
----@return any
+---@param X_pos Tensor
+---@param X_neg Tensor
+---@return Tensor
 function Probe:confidence(X_pos, X_neg) end
 
 ---scores X W^T + b: [n] for a binary probe (> 0: the second class), else [n, K]
@@ -572,8 +629,8 @@ function Probe:confidence(X_pos, X_neg) end
 ---```lua
 ---p:decision_function(X)
 ---```
----@param X any
----@return any
+---@param X Tensor
+---@return Tensor
 function Probe:decision_function(X) end
 
 ---the unit vector the probe reads ([d]); multiclass: [K, d] rows, or one class's row
@@ -582,7 +639,7 @@ function Probe:decision_function(X) end
 ---p:direction([class])
 ---```
 ---@param class? any
----@return any
+---@return Tensor
 function Probe:direction(class) end
 
 ---the predicted labels (i64, the original label values)
@@ -590,8 +647,8 @@ function Probe:direction(class) end
 ---```lua
 ---p:predict(X)
 ---```
----@param X any
----@return any
+---@param X Tensor
+---@return Tensor
 function Probe:predict(X) end
 
 ---class probabilities [n, K], columns in the order of p.classes
@@ -599,8 +656,8 @@ function Probe:predict(X) end
 ---```lua
 ---p:predict_proba(X)
 ---```
----@param X any
----@return any
+---@param X Tensor
+---@return Tensor
 function Probe:predict_proba(X) end
 
 ---accuracy of p:predict(X) against the labels y
@@ -608,9 +665,9 @@ function Probe:predict_proba(X) end
 ---```lua
 ---p:score(X, y)
 ---```
----@param X any
+---@param X Tensor
 ---@param y any
----@return any
+---@return number
 function Probe:score(X, y) end
 
 ---commit tensors, models and scalars atomically; --resume restores the last one
@@ -628,7 +685,7 @@ function Run:checkpoint(state) end
 ---run:gen(stream)
 ---```
 ---@param stream any
----@return any
+---@return Generator
 function Run:gen(stream) end
 
 ---append one line to metrics.jsonl (sorted keys, %.17g; 1-element tensors as numbers)
@@ -645,7 +702,7 @@ function Run:log(opts) end
 ---```lua
 ---run:plot(name, fig_or_fn, ...)
 ---```
----@param name any
+---@param name string
 ---@param fig_or_fn any
 ---@param ... any 
 ---@return any
@@ -664,7 +721,7 @@ function Run:restore() end
 ---```lua
 ---run:save(name, tensor_or_model_or_table)
 ---```
----@param name any
+---@param name string
 ---@param tensor_or_model_or_table any
 ---@return any
 function Run:save(name, tensor_or_model_or_table) end
@@ -674,7 +731,7 @@ function Run:save(name, tensor_or_model_or_table) end
 ---```lua
 ---run:save_image(name, t, {bits=8})
 ---```
----@param name any
+---@param name string
 ---@param t any
 ---@param opts? table {bits=}
 ---@return any
@@ -685,7 +742,7 @@ function Run:save_image(name, t, opts) end
 ---```lua
 ---sched:get_last_lr()
 ---```
----@return any
+---@return number[]
 function Scheduler:get_last_lr() end
 
 ---advance one epoch and set each group's lr
@@ -701,7 +758,7 @@ function Scheduler:step() end
 ---```lua
 ---t:abs()
 ---```
----@return any
+---@return Tensor
 function Tensor:abs() end
 
 ---in place: |x|
@@ -709,7 +766,7 @@ function Tensor:abs() end
 ---```lua
 ---t:abs_()
 ---```
----@return any
+---@return Tensor
 function Tensor:abs_() end
 
 ---a + b with broadcasting; {alpha=} scales b
@@ -717,8 +774,8 @@ function Tensor:abs_() end
 ---```lua
 ---t:add(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:add(other) end
 
 ---in place: a + b with broadcasting; {alpha=} scales b
@@ -726,8 +783,8 @@ function Tensor:add(other) end
 ---```lua
 ---t:add_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:add_(other) end
 
 ---beta * t + alpha * (a @ b)
@@ -736,9 +793,9 @@ function Tensor:add_(other) end
 ---t:addmm(a, b, {beta=1, alpha=1})
 ---```
 ---@param a any
----@param b any
+---@param b Tensor
 ---@param opts? table {beta=, alpha=}
----@return any
+---@return Tensor
 function Tensor:addmm(a, b, opts) end
 
 ---true when every element is nonzero (bool)
@@ -747,8 +804,8 @@ function Tensor:addmm(a, b, opts) end
 ---t:all([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:all(dim, keepdim) end
 
 ---max values over dim or all; NaN propagates
@@ -757,8 +814,8 @@ function Tensor:all(dim, keepdim) end
 ---t:amax([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:amax(dim, keepdim) end
 
 ---min values over dim or all; NaN propagates
@@ -767,8 +824,8 @@ function Tensor:amax(dim, keepdim) end
 ---t:amin([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:amin(dim, keepdim) end
 
 ---true when some element is nonzero (bool)
@@ -777,8 +834,8 @@ function Tensor:amin(dim, keepdim) end
 ---t:any([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:any(dim, keepdim) end
 
 ---1-based i64 index of the first max (over the flattened tensor without dim)
@@ -787,8 +844,8 @@ function Tensor:any(dim, keepdim) end
 ---t:argmax([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:argmax(dim, keepdim) end
 
 ---1-based i64 index of the first min (over the flattened tensor without dim)
@@ -797,8 +854,8 @@ function Tensor:argmax(dim, keepdim) end
 ---t:argmin([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:argmin(dim, keepdim) end
 
 ---the 1-based positions that sort t along dim (stable)
@@ -808,7 +865,7 @@ function Tensor:argmin(dim, keepdim) end
 ---```
 ---@param dim? any
 ---@param opts? table {descending=}
----@return any
+---@return Tensor
 function Tensor:argsort(dim, opts) end
 
 ---atan(a / b) in the quadrant of (b, a)
@@ -816,8 +873,8 @@ function Tensor:argsort(dim, opts) end
 ---```lua
 ---t:atan2(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:atan2(other) end
 
 ---in place: atan(a / b) in the quadrant of (b, a)
@@ -825,8 +882,8 @@ function Tensor:atan2(other) end
 ---```lua
 ---t:atan2_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:atan2_(other) end
 
 ---accumulate d(t)/d(leaf) into every leaf's .grad
@@ -836,7 +893,6 @@ function Tensor:atan2_(other) end
 ---```
 ---@param grad? any
 ---@param opts? table {retain_graph=, create_graph=}
----@return any
 function Tensor:backward(grad, opts) end
 
 ---fill with 1 at probability p (a number or a broadcasting tensor), else 0
@@ -846,7 +902,7 @@ function Tensor:backward(grad, opts) end
 ---```
 ---@param p? any
 ---@param opts? table {gen=}
----@return any
+---@return Tensor
 function Tensor:bernoulli_(p, opts) end
 
 ---counts of each VALUE v = 0, 1, ..., max of a 1-d non-negative integer tensor, as in PyTorch: element v+1 of the result counts value v (for 1-based labels 1..C use minlength=C+1 and :narrow(1, 2, C))
@@ -855,7 +911,7 @@ function Tensor:bernoulli_(p, opts) end
 ---t:bincount({weights=, minlength=0})
 ---```
 ---@param opts? table {weights=, minlength=}
----@return any
+---@return Tensor
 function Tensor:bincount(opts) end
 
 ---batched matrix product
@@ -863,8 +919,8 @@ function Tensor:bincount(opts) end
 ---```lua
 ---t:bmm(b)
 ---```
----@param b any
----@return any
+---@param b Tensor
+---@return Tensor
 function Tensor:bmm(b) end
 
 ---the raw little-endian bytes as a string
@@ -872,7 +928,7 @@ function Tensor:bmm(b) end
 ---```lua
 ---t:bytes()
 ---```
----@return any
+---@return string
 function Tensor:bytes() end
 
 ---Euclidean distances between rows
@@ -880,9 +936,9 @@ function Tensor:bytes() end
 ---```lua
 ---t:cdist(b, {squared=false})
 ---```
----@param b any
+---@param b Tensor
 ---@param opts? table {squared=}
----@return any
+---@return Tensor
 function Tensor:cdist(b, opts) end
 
 ---round up
@@ -890,7 +946,7 @@ function Tensor:cdist(b, opts) end
 ---```lua
 ---t:ceil()
 ---```
----@return any
+---@return Tensor
 function Tensor:ceil() end
 
 ---in place: round up
@@ -898,7 +954,7 @@ function Tensor:ceil() end
 ---```lua
 ---t:ceil_()
 ---```
----@return any
+---@return Tensor
 function Tensor:ceil_() end
 
 ---Cholesky factor
@@ -907,7 +963,7 @@ function Tensor:ceil_() end
 ---t:cholesky({upper=false})
 ---```
 ---@param opts? table {upper=}
----@return any
+---@return Tensor
 function Tensor:cholesky(opts) end
 
 ---table of at most n views of equal size (the last may be shorter)
@@ -915,9 +971,9 @@ function Tensor:cholesky(opts) end
 ---```lua
 ---t:chunk(n, [dim=1])
 ---```
----@param n any
+---@param n integer
 ---@param dim? any
----@return any
+---@return Tensor[]
 function Tensor:chunk(n, dim) end
 
 ---values limited to [min, max]; either bound may be nil
@@ -927,7 +983,7 @@ function Tensor:chunk(n, dim) end
 ---```
 ---@param min? any
 ---@param max? any
----@return any
+---@return Tensor
 function Tensor:clamp(min, max) end
 
 ---in place: values limited to [min, max]
@@ -937,7 +993,7 @@ function Tensor:clamp(min, max) end
 ---```
 ---@param min? any
 ---@param max? any
----@return any
+---@return Tensor
 function Tensor:clamp_(min, max) end
 
 ---a contiguous copy
@@ -945,7 +1001,7 @@ function Tensor:clamp_(min, max) end
 ---```lua
 ---t:clone()
 ---```
----@return any
+---@return Tensor
 function Tensor:clone() end
 
 ---t itself when contiguous, else a contiguous copy
@@ -953,7 +1009,7 @@ function Tensor:clone() end
 ---```lua
 ---t:contiguous()
 ---```
----@return any
+---@return Tensor
 function Tensor:contiguous() end
 
 ---same as copy_ (Torch7 name)
@@ -961,8 +1017,8 @@ function Tensor:contiguous() end
 ---```lua
 ---t:copy(src)
 ---```
----@param src any
----@return any
+---@param src Tensor
+---@return Tensor
 function Tensor:copy(src) end
 
 ---copy src into t, broadcasting and converting, in place
@@ -970,8 +1026,8 @@ function Tensor:copy(src) end
 ---```lua
 ---t:copy_(src)
 ---```
----@param src any
----@return any
+---@param src Tensor
+---@return Tensor
 function Tensor:copy_(src) end
 
 ---cosine
@@ -979,7 +1035,7 @@ function Tensor:copy_(src) end
 ---```lua
 ---t:cos()
 ---```
----@return any
+---@return Tensor
 function Tensor:cos() end
 
 ---in place: cosine
@@ -987,7 +1043,7 @@ function Tensor:cos() end
 ---```lua
 ---t:cos_()
 ---```
----@return any
+---@return Tensor
 function Tensor:cos_() end
 
 ---running product along dim (integers give i64)
@@ -996,7 +1052,7 @@ function Tensor:cos_() end
 ---t:cumprod(dim)
 ---```
 ---@param dim any
----@return any
+---@return Tensor
 function Tensor:cumprod(dim) end
 
 ---running sum along dim (integers give i64)
@@ -1005,7 +1061,7 @@ function Tensor:cumprod(dim) end
 ---t:cumsum(dim)
 ---```
 ---@param dim any
----@return any
+---@return Tensor
 function Tensor:cumsum(dim) end
 
 ---determinant
@@ -1013,7 +1069,7 @@ function Tensor:cumsum(dim) end
 ---```lua
 ---t:det()
 ---```
----@return any
+---@return Tensor
 function Tensor:det() end
 
 ---same data, cut from the graph
@@ -1021,7 +1077,7 @@ function Tensor:det() end
 ---```lua
 ---t:detach()
 ---```
----@return any
+---@return Tensor
 function Tensor:detach() end
 
 ---1-d: square matrix with t on diagonal k; 2-d: copy of diagonal k
@@ -1029,8 +1085,8 @@ function Tensor:detach() end
 ---```lua
 ---t:diag([k=0])
 ---```
----@param k? any
----@return any
+---@param k? integer
+---@return Tensor
 function Tensor:diag(k) end
 
 ---view of the diagonal of dims dim1, dim2 as a new last dim
@@ -1041,7 +1097,7 @@ function Tensor:diag(k) end
 ---@param offset? any
 ---@param dim1? any
 ---@param dim2? any
----@return any
+---@return Tensor
 function Tensor:diagonal(offset, dim1, dim2) end
 
 ---number of dims
@@ -1049,7 +1105,7 @@ function Tensor:diagonal(offset, dim1, dim2) end
 ---```lua
 ---t:dim()
 ---```
----@return any
+---@return integer
 function Tensor:dim() end
 
 ---a / b, true division (integers give f32)
@@ -1057,8 +1113,8 @@ function Tensor:dim() end
 ---```lua
 ---t:div(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:div(other) end
 
 ---in place: a / b, true division (integers give f32)
@@ -1066,8 +1122,8 @@ function Tensor:div(other) end
 ---```lua
 ---t:div_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:div_(other) end
 
 ---dot product of two vectors
@@ -1075,8 +1131,8 @@ function Tensor:div_(other) end
 ---```lua
 ---t:dot(y)
 ---```
----@param y any
----@return any
+---@param y Tensor
+---@return Tensor
 function Tensor:dot(y) end
 
 ---element type name: f32 f64 i32 i64 u8 bool
@@ -1084,7 +1140,7 @@ function Tensor:dot(y) end
 ---```lua
 ---t:dtype()
 ---```
----@return any
+---@return string
 function Tensor:dtype() end
 
 ---eigenvalues (ascending) and eigenvectors (columns)
@@ -1092,7 +1148,8 @@ function Tensor:dtype() end
 ---```lua
 ---t:eigh()
 ---```
----@return any
+---@return Tensor eigenvalues
+---@return Tensor eigenvectors
 function Tensor:eigh() end
 
 ---a == b elementwise, bool
@@ -1100,8 +1157,8 @@ function Tensor:eigh() end
 ---```lua
 ---t:eq(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:eq(other) end
 
 ---e^x
@@ -1109,7 +1166,7 @@ function Tensor:eq(other) end
 ---```lua
 ---t:exp()
 ---```
----@return any
+---@return Tensor
 function Tensor:exp() end
 
 ---in place: e^x
@@ -1117,7 +1174,7 @@ function Tensor:exp() end
 ---```lua
 ---t:exp_()
 ---```
----@return any
+---@return Tensor
 function Tensor:exp_() end
 
 ---broadcast size-1 dims with stride 0 (a view); -1 keeps a size
@@ -1126,7 +1183,7 @@ function Tensor:exp_() end
 ---t:expand(...shape)
 ---```
 ---@param ... any shape
----@return any
+---@return Tensor
 function Tensor:expand(...) end
 
 ---e^x - 1, accurate near 0
@@ -1134,7 +1191,7 @@ function Tensor:expand(...) end
 ---```lua
 ---t:expm1()
 ---```
----@return any
+---@return Tensor
 function Tensor:expm1() end
 
 ---in place: e^x - 1, accurate near 0
@@ -1142,7 +1199,7 @@ function Tensor:expm1() end
 ---```lua
 ---t:expm1_()
 ---```
----@return any
+---@return Tensor
 function Tensor:expm1_() end
 
 ---fill with exponential values of rate lambda
@@ -1152,7 +1209,7 @@ function Tensor:expm1_() end
 ---```
 ---@param lambda? any
 ---@param opts? table {gen=}
----@return any
+---@return Tensor
 function Tensor:exponential_(lambda, opts) end
 
 ---same as fill_ (Torch7 name)
@@ -1161,7 +1218,7 @@ function Tensor:exponential_(lambda, opts) end
 ---t:fill(value)
 ---```
 ---@param value any
----@return any
+---@return Tensor
 function Tensor:fill(value) end
 
 ---set every element, in place
@@ -1170,7 +1227,7 @@ function Tensor:fill(value) end
 ---t:fill_(value)
 ---```
 ---@param value any
----@return any
+---@return Tensor
 function Tensor:fill_(value) end
 
 ---merge dims start..end into one
@@ -1180,7 +1237,7 @@ function Tensor:fill_(value) end
 ---```
 ---@param start_dim? any
 ---@param end_dim? any
----@return any
+---@return Tensor
 function Tensor:flatten(start_dim, end_dim) end
 
 ---copy with the order of entries reversed along dims
@@ -1189,7 +1246,7 @@ function Tensor:flatten(start_dim, end_dim) end
 ---t:flip(...dims)
 ---```
 ---@param ... any dims
----@return any
+---@return Tensor
 function Tensor:flip(...) end
 
 ---round down
@@ -1197,7 +1254,7 @@ function Tensor:flip(...) end
 ---```lua
 ---t:floor()
 ---```
----@return any
+---@return Tensor
 function Tensor:floor() end
 
 ---in place: round down
@@ -1205,7 +1262,7 @@ function Tensor:floor() end
 ---```lua
 ---t:floor_()
 ---```
----@return any
+---@return Tensor
 function Tensor:floor_() end
 
 ---remainder with the sign of a (C fmod)
@@ -1213,8 +1270,8 @@ function Tensor:floor_() end
 ---```lua
 ---t:fmod(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:fmod(other) end
 
 ---in place: remainder with the sign of a (C fmod)
@@ -1222,8 +1279,8 @@ function Tensor:fmod(other) end
 ---```lua
 ---t:fmod_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:fmod_(other) end
 
 ---release the memory now; the tensor becomes empty
@@ -1231,7 +1288,6 @@ function Tensor:fmod_(other) end
 ---```lua
 ---t:free()
 ---```
----@return any
 function Tensor:free() end
 
 ---out[i] = t[i with its dim coordinate replaced by index[i]] (1-based); out has index's shape
@@ -1241,7 +1297,7 @@ function Tensor:free() end
 ---```
 ---@param dim any
 ---@param index any
----@return any
+---@return Tensor
 function Tensor:gather(dim, index) end
 
 ---a >= b elementwise, bool
@@ -1249,8 +1305,8 @@ function Tensor:gather(dim, index) end
 ---```lua
 ---t:ge(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:ge(other) end
 
 ---x/2 (1 + erf(x / sqrt 2)), PyTorch's default form
@@ -1258,7 +1314,7 @@ function Tensor:ge(other) end
 ---```lua
 ---t:gelu()
 ---```
----@return any
+---@return Tensor
 function Tensor:gelu() end
 
 ---in place: x/2 (1 + erf(x / sqrt 2)), PyTorch's default form
@@ -1266,7 +1322,7 @@ function Tensor:gelu() end
 ---```lua
 ---t:gelu_()
 ---```
----@return any
+---@return Tensor
 function Tensor:gelu_() end
 
 ---name of the op that computed t, or nil
@@ -1274,7 +1330,7 @@ function Tensor:gelu_() end
 ---```lua
 ---t:grad_fn()
 ---```
----@return any
+---@return string?
 function Tensor:grad_fn() end
 
 ---a > b elementwise, bool
@@ -1282,8 +1338,8 @@ function Tensor:grad_fn() end
 ---```lua
 ---t:gt(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:gt(other) end
 
 ---index_add_ on a copy of t
@@ -1293,8 +1349,8 @@ function Tensor:gt(other) end
 ---```
 ---@param dim any
 ---@param index any
----@param src any
----@return any
+---@param src Tensor
+---@return Tensor
 function Tensor:index_add(dim, index, src) end
 
 ---t's slice index[j] along dim += src's slice j, in place (index_select's adjoint)
@@ -1304,8 +1360,8 @@ function Tensor:index_add(dim, index, src) end
 ---```
 ---@param dim any
 ---@param index any
----@param src any
----@return any
+---@param src Tensor
+---@return Tensor
 function Tensor:index_add_(dim, index, src) end
 
 ---index_copy_ on a copy of t
@@ -1315,8 +1371,8 @@ function Tensor:index_add_(dim, index, src) end
 ---```
 ---@param dim any
 ---@param index any
----@param src any
----@return any
+---@param src Tensor
+---@return Tensor
 function Tensor:index_copy(dim, index, src) end
 
 ---t's slice index[j] along dim = src's slice j, in place
@@ -1326,8 +1382,8 @@ function Tensor:index_copy(dim, index, src) end
 ---```
 ---@param dim any
 ---@param index any
----@param src any
----@return any
+---@param src Tensor
+---@return Tensor
 function Tensor:index_copy_(dim, index, src) end
 
 ---index_fill_ on a copy of t
@@ -1338,7 +1394,7 @@ function Tensor:index_copy_(dim, index, src) end
 ---@param dim any
 ---@param index any
 ---@param value any
----@return any
+---@return Tensor
 function Tensor:index_fill(dim, index, value) end
 
 ---set the slices at positions index along dim to value, in place
@@ -1349,7 +1405,7 @@ function Tensor:index_fill(dim, index, value) end
 ---@param dim any
 ---@param index any
 ---@param value any
----@return any
+---@return Tensor
 function Tensor:index_fill_(dim, index, value) end
 
 ---entries at the 1-based positions index (tensor or table) along dim; t[index] does this for dim 1
@@ -1359,7 +1415,7 @@ function Tensor:index_fill_(dim, index, value) end
 ---```
 ---@param dim any
 ---@param index any
----@return any
+---@return Tensor
 function Tensor:index_select(dim, index) end
 
 ---inverse matrix
@@ -1367,7 +1423,7 @@ function Tensor:index_select(dim, index) end
 ---```lua
 ---t:inverse()
 ---```
----@return any
+---@return Tensor
 function Tensor:inverse() end
 
 ---true when row-major without gaps
@@ -1375,7 +1431,7 @@ function Tensor:inverse() end
 ---```lua
 ---t:is_contiguous()
 ---```
----@return any
+---@return boolean
 function Tensor:is_contiguous() end
 
 ---true when t was not computed by a recorded op
@@ -1383,7 +1439,7 @@ function Tensor:is_contiguous() end
 ---```lua
 ---t:is_leaf()
 ---```
----@return any
+---@return boolean
 function Tensor:is_leaf() end
 
 ---true where x is +-inf
@@ -1391,7 +1447,7 @@ function Tensor:is_leaf() end
 ---```lua
 ---t:isinf()
 ---```
----@return any
+---@return Tensor
 function Tensor:isinf() end
 
 ---true where x is NaN
@@ -1399,7 +1455,7 @@ function Tensor:isinf() end
 ---```lua
 ---t:isnan()
 ---```
----@return any
+---@return Tensor
 function Tensor:isnan() end
 
 ---the value of a one-element tensor
@@ -1407,7 +1463,7 @@ function Tensor:isnan() end
 ---```lua
 ---t:item()
 ---```
----@return any
+---@return number|boolean
 function Tensor:item() end
 
 ---the k-th smallest value along dim and its 1-based position
@@ -1415,10 +1471,11 @@ function Tensor:item() end
 ---```lua
 ---t:kthvalue(k, [dim=last], [keepdim=false])
 ---```
----@param k any
+---@param k integer
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor values
+---@return Tensor indices
 function Tensor:kthvalue(k, dim, keepdim) end
 
 ---a <= b elementwise, bool
@@ -1426,8 +1483,8 @@ function Tensor:kthvalue(k, dim, keepdim) end
 ---```lua
 ---t:le(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:le(other) end
 
 ---natural logarithm
@@ -1435,7 +1492,7 @@ function Tensor:le(other) end
 ---```lua
 ---t:log()
 ---```
----@return any
+---@return Tensor
 function Tensor:log() end
 
 ---log(1 + x), accurate near 0
@@ -1443,7 +1500,7 @@ function Tensor:log() end
 ---```lua
 ---t:log1p()
 ---```
----@return any
+---@return Tensor
 function Tensor:log1p() end
 
 ---in place: log(1 + x), accurate near 0
@@ -1451,7 +1508,7 @@ function Tensor:log1p() end
 ---```lua
 ---t:log1p_()
 ---```
----@return any
+---@return Tensor
 function Tensor:log1p_() end
 
 ---in place: natural logarithm
@@ -1459,7 +1516,7 @@ function Tensor:log1p_() end
 ---```lua
 ---t:log_()
 ---```
----@return any
+---@return Tensor
 function Tensor:log_() end
 
 ---x - logsumexp(x) along dim
@@ -1468,7 +1525,7 @@ function Tensor:log_() end
 ---t:log_softmax(dim)
 ---```
 ---@param dim any
----@return any
+---@return Tensor
 function Tensor:log_softmax(dim) end
 
 ---a and b (nonzero is true), bool
@@ -1476,8 +1533,8 @@ function Tensor:log_softmax(dim) end
 ---```lua
 ---t:logical_and(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:logical_and(other) end
 
 ---true where x is zero
@@ -1485,7 +1542,7 @@ function Tensor:logical_and(other) end
 ---```lua
 ---t:logical_not()
 ---```
----@return any
+---@return Tensor
 function Tensor:logical_not() end
 
 ---a or b (nonzero is true), bool
@@ -1493,8 +1550,8 @@ function Tensor:logical_not() end
 ---```lua
 ---t:logical_or(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:logical_or(other) end
 
 ---log of the sum of exponentials, computed stably
@@ -1503,8 +1560,8 @@ function Tensor:logical_or(other) end
 ---t:logsumexp([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:logsumexp(dim, keepdim) end
 
 ---minimum-norm least-squares solution
@@ -1512,8 +1569,8 @@ function Tensor:logsumexp(dim, keepdim) end
 ---```lua
 ---t:lstsq(B)
 ---```
----@param B any
----@return any
+---@param B Tensor
+---@return Tensor
 function Tensor:lstsq(B) end
 
 ---a < b elementwise, bool
@@ -1521,8 +1578,8 @@ function Tensor:lstsq(B) end
 ---```lua
 ---t:lt(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:lt(other) end
 
 ---masked_fill_ on a copy of t
@@ -1530,9 +1587,9 @@ function Tensor:lt(other) end
 ---```lua
 ---t:masked_fill(mask, value)
 ---```
----@param mask any
+---@param mask Tensor
 ---@param value any
----@return any
+---@return Tensor
 function Tensor:masked_fill(mask, value) end
 
 ---set elements where the bool mask (broadcast to t) is true, in place; t[mask] = value does this
@@ -1540,9 +1597,9 @@ function Tensor:masked_fill(mask, value) end
 ---```lua
 ---t:masked_fill_(mask, value)
 ---```
----@param mask any
+---@param mask Tensor
 ---@param value any
----@return any
+---@return Tensor
 function Tensor:masked_fill_(mask, value) end
 
 ---1-d tensor of the elements where the bool mask (broadcast with t) is true; t[mask] does this
@@ -1550,8 +1607,8 @@ function Tensor:masked_fill_(mask, value) end
 ---```lua
 ---t:masked_select(mask)
 ---```
----@param mask any
----@return any
+---@param mask Tensor
+---@return Tensor
 function Tensor:masked_select(mask) end
 
 ---matrix product as torch.matmul
@@ -1559,8 +1616,8 @@ function Tensor:masked_select(mask) end
 ---```lua
 ---t:matmul(b)
 ---```
----@param b any
----@return any
+---@param b Tensor
+---@return Tensor
 function Tensor:matmul(b) end
 
 ---max of all (0-d), or values and 1-based indices along dim, or elementwise maximum
@@ -1569,8 +1626,9 @@ function Tensor:matmul(b) end
 ---t:max([dim] [, keepdim]) | t:max(other)
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor values
+---@return Tensor? indices
 function Tensor:max(dim, keepdim) end
 
 ---elementwise max; NaN propagates
@@ -1578,8 +1636,8 @@ function Tensor:max(dim, keepdim) end
 ---```lua
 ---t:maximum(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:maximum(other) end
 
 ---in place: elementwise max; NaN propagates
@@ -1587,8 +1645,8 @@ function Tensor:maximum(other) end
 ---```lua
 ---t:maximum_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:maximum_(other) end
 
 ---mean over dim or all (float tensors only)
@@ -1597,8 +1655,8 @@ function Tensor:maximum_(other) end
 ---t:mean([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:mean(dim, keepdim) end
 
 ---min of all (0-d), or values and 1-based indices along dim, or elementwise minimum
@@ -1607,8 +1665,9 @@ function Tensor:mean(dim, keepdim) end
 ---t:min([dim] [, keepdim]) | t:min(other)
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor values
+---@return Tensor? indices
 function Tensor:min(dim, keepdim) end
 
 ---elementwise min; NaN propagates
@@ -1616,8 +1675,8 @@ function Tensor:min(dim, keepdim) end
 ---```lua
 ---t:minimum(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:minimum(other) end
 
 ---in place: elementwise min; NaN propagates
@@ -1625,8 +1684,8 @@ function Tensor:minimum(other) end
 ---```lua
 ---t:minimum_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:minimum_(other) end
 
 ---product of two matrices
@@ -1634,8 +1693,8 @@ function Tensor:minimum_(other) end
 ---```lua
 ---t:mm(b)
 ---```
----@param b any
----@return any
+---@param b Tensor
+---@return Tensor
 function Tensor:mm(b) end
 
 ---a * b with broadcasting
@@ -1643,8 +1702,8 @@ function Tensor:mm(b) end
 ---```lua
 ---t:mul(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:mul(other) end
 
 ---in place: a * b with broadcasting
@@ -1652,8 +1711,8 @@ function Tensor:mul(other) end
 ---```lua
 ---t:mul_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:mul_(other) end
 
 ---k category indices (1-based) per row of the weights w
@@ -1661,10 +1720,10 @@ function Tensor:mul_(other) end
 ---```lua
 ---w:multinomial(k [, replacement], {gen=})
 ---```
----@param k any
+---@param k integer
 ---@param replacement? any
 ---@param opts? table {gen=}
----@return any
+---@return Tensor
 function Tensor:multinomial(k, replacement, opts) end
 
 ---matrix-vector product
@@ -1673,7 +1732,7 @@ function Tensor:multinomial(k, replacement, opts) end
 ---t:mv(x)
 ---```
 ---@param x any
----@return any
+---@return Tensor
 function Tensor:mv(x) end
 
 ---length entries from start along dim (a view)
@@ -1682,9 +1741,9 @@ function Tensor:mv(x) end
 ---t:narrow(dim, start, length)
 ---```
 ---@param dim any
----@param start any
----@param length any
----@return any
+---@param start integer
+---@param length integer
+---@return Tensor
 function Tensor:narrow(dim, start, length) end
 
 ---a ~= b elementwise, bool
@@ -1692,8 +1751,8 @@ function Tensor:narrow(dim, start, length) end
 ---```lua
 ---t:ne(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:ne(other) end
 
 ---true when t requires grad (a marked leaf or a result of one)
@@ -1701,7 +1760,7 @@ function Tensor:ne(other) end
 ---```lua
 ---t:needs_grad()
 ---```
----@return any
+---@return boolean
 function Tensor:needs_grad() end
 
 ----x
@@ -1709,7 +1768,7 @@ function Tensor:needs_grad() end
 ---```lua
 ---t:neg()
 ---```
----@return any
+---@return Tensor
 function Tensor:neg() end
 
 ---in place: -x
@@ -1717,7 +1776,7 @@ function Tensor:neg() end
 ---```lua
 ---t:neg_()
 ---```
----@return any
+---@return Tensor
 function Tensor:neg_() end
 
 ---1-based positions of nonzero elements as an N x dim i64 tensor, or a table of dim 1-d tensors
@@ -1726,7 +1785,7 @@ function Tensor:neg_() end
 ---t:nonzero({as_tuple=false})
 ---```
 ---@param opts? table {as_tuple=}
----@return any
+---@return Tensor|Tensor[]
 function Tensor:nonzero(opts) end
 
 ---p-norm: p a number > 0, 0, 'inf', '-inf' or 'fro'
@@ -1736,8 +1795,8 @@ function Tensor:nonzero(opts) end
 ---```
 ---@param p? any
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:norm(p, dim, keepdim) end
 
 ---fill with normal values
@@ -1748,7 +1807,7 @@ function Tensor:norm(p, dim, keepdim) end
 ---@param mean? any
 ---@param std? any
 ---@param opts? table {gen=}
----@return any
+---@return Tensor
 function Tensor:normal_(mean, std, opts) end
 
 ---number of elements
@@ -1756,7 +1815,7 @@ function Tensor:normal_(mean, std, opts) end
 ---```lua
 ---t:numel()
 ---```
----@return any
+---@return integer
 function Tensor:numel() end
 
 ---same as tensor.one_hot
@@ -1766,7 +1825,7 @@ function Tensor:numel() end
 ---```
 ---@param num_classes? any
 ---@param opts? table {dtype=}
----@return any
+---@return Tensor
 function Tensor:one_hot(num_classes, opts) end
 
 ---outer product of two vectors
@@ -1774,8 +1833,8 @@ function Tensor:one_hot(num_classes, opts) end
 ---```lua
 ---t:outer(y)
 ---```
----@param y any
----@return any
+---@param y Tensor
+---@return Tensor
 function Tensor:outer(y) end
 
 ---reorder dims (a view)
@@ -1784,7 +1843,7 @@ function Tensor:outer(y) end
 ---t:permute(...dims)
 ---```
 ---@param ... any dims
----@return any
+---@return Tensor
 function Tensor:permute(...) end
 
 ---a ^ b with broadcasting
@@ -1792,8 +1851,8 @@ function Tensor:permute(...) end
 ---```lua
 ---t:pow(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:pow(other) end
 
 ---in place: a ^ b with broadcasting
@@ -1801,8 +1860,8 @@ function Tensor:pow(other) end
 ---```lua
 ---t:pow_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:pow_(other) end
 
 ---product over dim or all (integers give i64)
@@ -1811,8 +1870,8 @@ function Tensor:pow_(other) end
 ---t:prod([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:prod(dim, keepdim) end
 
 ---reduced Q, R
@@ -1820,7 +1879,8 @@ function Tensor:prod(dim, keepdim) end
 ---```lua
 ---t:qr()
 ---```
----@return any
+---@return Tensor Q
+---@return Tensor R
 function Tensor:qr() end
 
 ---fill with integers uniform in [low, high)
@@ -1831,7 +1891,7 @@ function Tensor:qr() end
 ---@param low any
 ---@param high any
 ---@param opts? table {gen=}
----@return any
+---@return Tensor
 function Tensor:random_(low, high, opts) end
 
 ---1 / x
@@ -1839,7 +1899,7 @@ function Tensor:random_(low, high, opts) end
 ---```lua
 ---t:reciprocal()
 ---```
----@return any
+---@return Tensor
 function Tensor:reciprocal() end
 
 ---in place: 1 / x
@@ -1847,7 +1907,7 @@ function Tensor:reciprocal() end
 ---```lua
 ---t:reciprocal_()
 ---```
----@return any
+---@return Tensor
 function Tensor:reciprocal_() end
 
 ---max(x, 0)
@@ -1855,7 +1915,7 @@ function Tensor:reciprocal_() end
 ---```lua
 ---t:relu()
 ---```
----@return any
+---@return Tensor
 function Tensor:relu() end
 
 ---in place: max(x, 0)
@@ -1863,7 +1923,7 @@ function Tensor:relu() end
 ---```lua
 ---t:relu_()
 ---```
----@return any
+---@return Tensor
 function Tensor:relu_() end
 
 ---remainder with the sign of b (Lua's %)
@@ -1871,8 +1931,8 @@ function Tensor:relu_() end
 ---```lua
 ---t:remainder(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:remainder(other) end
 
 ---in place: remainder with the sign of b (Lua's %)
@@ -1880,8 +1940,8 @@ function Tensor:remainder(other) end
 ---```lua
 ---t:remainder_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:remainder_(other) end
 
 ---same as repeat_tensor (repeat is a Lua keyword)
@@ -1891,7 +1951,7 @@ function Tensor:remainder_(other) end
 ---```
 ---@param t any
 ---@param ... any counts
----@return any
+---@return Tensor
 Tensor["repeat"] = function(self, t, ...) end
 
 ---copy tiled counts[i] times along each dim (extra counts add leading dims); torch's repeat
@@ -1900,7 +1960,7 @@ Tensor["repeat"] = function(self, t, ...) end
 ---t:repeat_tensor(...counts)
 ---```
 ---@param ... any counts
----@return any
+---@return Tensor
 function Tensor:repeat_tensor(...) end
 
 ---mark t (a float leaf) as needing gradients (default true); returns t
@@ -1909,7 +1969,7 @@ function Tensor:repeat_tensor(...) end
 ---t:requires_grad([flag])
 ---```
 ---@param flag? any
----@return any
+---@return Tensor
 function Tensor:requires_grad(flag) end
 
 ---view when possible, else a copy
@@ -1918,7 +1978,7 @@ function Tensor:requires_grad(flag) end
 ---t:reshape(...shape)
 ---```
 ---@param ... any shape
----@return any
+---@return Tensor
 function Tensor:reshape(...) end
 
 ---copy shifted cyclically by shifts along dims (numbers or tables); no dims: the flattened tensor
@@ -1928,7 +1988,7 @@ function Tensor:reshape(...) end
 ---```
 ---@param shifts any
 ---@param dims? any
----@return any
+---@return Tensor
 function Tensor:roll(shifts, dims) end
 
 ---round half to even
@@ -1936,7 +1996,7 @@ function Tensor:roll(shifts, dims) end
 ---```lua
 ---t:round()
 ---```
----@return any
+---@return Tensor
 function Tensor:round() end
 
 ---in place: round half to even
@@ -1944,7 +2004,7 @@ function Tensor:round() end
 ---```lua
 ---t:round_()
 ---```
----@return any
+---@return Tensor
 function Tensor:round_() end
 
 ---1 / sqrt(x)
@@ -1952,7 +2012,7 @@ function Tensor:round_() end
 ---```lua
 ---t:rsqrt()
 ---```
----@return any
+---@return Tensor
 function Tensor:rsqrt() end
 
 ---in place: 1 / sqrt(x)
@@ -1960,7 +2020,7 @@ function Tensor:rsqrt() end
 ---```lua
 ---t:rsqrt_()
 ---```
----@return any
+---@return Tensor
 function Tensor:rsqrt_() end
 
 ---scatter_ on a copy of t
@@ -1971,7 +2031,7 @@ function Tensor:rsqrt_() end
 ---@param dim any
 ---@param index any
 ---@param src_or_value any
----@return any
+---@return Tensor
 function Tensor:scatter(dim, index, src_or_value) end
 
 ---t[i with dim coordinate index[i]] = src[i], in place; repeated indices: the last wins
@@ -1982,7 +2042,7 @@ function Tensor:scatter(dim, index, src_or_value) end
 ---@param dim any
 ---@param index any
 ---@param src_or_value any
----@return any
+---@return Tensor
 function Tensor:scatter_(dim, index, src_or_value) end
 
 ---scatter_add_ on a copy of t
@@ -1992,8 +2052,8 @@ function Tensor:scatter_(dim, index, src_or_value) end
 ---```
 ---@param dim any
 ---@param index any
----@param src any
----@return any
+---@param src Tensor
+---@return Tensor
 function Tensor:scatter_add(dim, index, src) end
 
 ---t[i with dim coordinate index[i]] += src[i], in place (gather's adjoint)
@@ -2003,8 +2063,8 @@ function Tensor:scatter_add(dim, index, src) end
 ---```
 ---@param dim any
 ---@param index any
----@param src any
----@return any
+---@param src Tensor
+---@return Tensor
 function Tensor:scatter_add_(dim, index, src) end
 
 ---slice at index, removing dim (a view)
@@ -2014,7 +2074,7 @@ function Tensor:scatter_add_(dim, index, src) end
 ---```
 ---@param dim any
 ---@param index any
----@return any
+---@return Tensor
 function Tensor:select(dim, index) end
 
 ---the sizes as a Lua table
@@ -2022,7 +2082,7 @@ function Tensor:select(dim, index) end
 ---```lua
 ---t:shape()
 ---```
----@return any
+---@return integer[]
 function Tensor:shape() end
 
 ---1 / (1 + e^-x)
@@ -2030,7 +2090,7 @@ function Tensor:shape() end
 ---```lua
 ---t:sigmoid()
 ---```
----@return any
+---@return Tensor
 function Tensor:sigmoid() end
 
 ---in place: 1 / (1 + e^-x)
@@ -2038,7 +2098,7 @@ function Tensor:sigmoid() end
 ---```lua
 ---t:sigmoid_()
 ---```
----@return any
+---@return Tensor
 function Tensor:sigmoid_() end
 
 ----1, 0 or 1 (0 for NaN)
@@ -2046,7 +2106,7 @@ function Tensor:sigmoid_() end
 ---```lua
 ---t:sign()
 ---```
----@return any
+---@return Tensor
 function Tensor:sign() end
 
 ---in place: -1, 0 or 1 (0 for NaN)
@@ -2054,7 +2114,7 @@ function Tensor:sign() end
 ---```lua
 ---t:sign_()
 ---```
----@return any
+---@return Tensor
 function Tensor:sign_() end
 
 ---sine
@@ -2062,7 +2122,7 @@ function Tensor:sign_() end
 ---```lua
 ---t:sin()
 ---```
----@return any
+---@return Tensor
 function Tensor:sin() end
 
 ---in place: sine
@@ -2070,7 +2130,7 @@ function Tensor:sin() end
 ---```lua
 ---t:sin_()
 ---```
----@return any
+---@return Tensor
 function Tensor:sin_() end
 
 ---size of dim, or the shape table
@@ -2079,7 +2139,7 @@ function Tensor:sin_() end
 ---t:size([dim])
 ---```
 ---@param dim? any
----@return any
+---@return integer|integer[]
 function Tensor:size(dim) end
 
 ---sign and log|det|
@@ -2087,7 +2147,8 @@ function Tensor:size(dim) end
 ---```lua
 ---t:slogdet()
 ---```
----@return any
+---@return Tensor sign
+---@return Tensor logabsdet
 function Tensor:slogdet() end
 
 ---exp(x) / sum exp(x) along dim, computed stably
@@ -2096,7 +2157,7 @@ function Tensor:slogdet() end
 ---t:softmax(dim)
 ---```
 ---@param dim any
----@return any
+---@return Tensor
 function Tensor:softmax(dim) end
 
 ---log(1 + e^x); x itself above 20
@@ -2104,7 +2165,7 @@ function Tensor:softmax(dim) end
 ---```lua
 ---t:softplus()
 ---```
----@return any
+---@return Tensor
 function Tensor:softplus() end
 
 ---in place: log(1 + e^x); x itself above 20
@@ -2112,7 +2173,7 @@ function Tensor:softplus() end
 ---```lua
 ---t:softplus_()
 ---```
----@return any
+---@return Tensor
 function Tensor:softplus_() end
 
 ---X with t X = B
@@ -2120,8 +2181,8 @@ function Tensor:softplus_() end
 ---```lua
 ---t:solve(B)
 ---```
----@param B any
----@return any
+---@param B Tensor
+---@return Tensor
 function Tensor:solve(B) end
 
 ---sorted values and their 1-based positions along dim; stable, NaN counts as largest
@@ -2131,7 +2192,8 @@ function Tensor:solve(B) end
 ---```
 ---@param dim? any
 ---@param opts? table {descending=, stable=}
----@return any
+---@return Tensor values
+---@return Tensor indices
 function Tensor:sort(dim, opts) end
 
 ---table of views: pieces of size (the last may be shorter) or of the listed sizes
@@ -2141,7 +2203,7 @@ function Tensor:sort(dim, opts) end
 ---```
 ---@param size_or_sizes any
 ---@param dim? any
----@return any
+---@return Tensor[]
 function Tensor:split(size_or_sizes, dim) end
 
 ---square root
@@ -2149,7 +2211,7 @@ function Tensor:split(size_or_sizes, dim) end
 ---```lua
 ---t:sqrt()
 ---```
----@return any
+---@return Tensor
 function Tensor:sqrt() end
 
 ---in place: square root
@@ -2157,7 +2219,7 @@ function Tensor:sqrt() end
 ---```lua
 ---t:sqrt_()
 ---```
----@return any
+---@return Tensor
 function Tensor:sqrt_() end
 
 ---x * x
@@ -2165,7 +2227,7 @@ function Tensor:sqrt_() end
 ---```lua
 ---t:square()
 ---```
----@return any
+---@return Tensor
 function Tensor:square() end
 
 ---in place: x * x
@@ -2173,7 +2235,7 @@ function Tensor:square() end
 ---```lua
 ---t:square_()
 ---```
----@return any
+---@return Tensor
 function Tensor:square_() end
 
 ---drop size-1 dims (a view)
@@ -2182,7 +2244,7 @@ function Tensor:square_() end
 ---t:squeeze([dim])
 ---```
 ---@param dim? any
----@return any
+---@return Tensor
 function Tensor:squeeze(dim) end
 
 ---standard deviation, unbiased by default
@@ -2191,9 +2253,9 @@ function Tensor:squeeze(dim) end
 ---t:std([dim] [, keepdim] [, {correction=1, unbiased=true}])
 ---```
 ---@param dim? any
----@param keepdim? any
+---@param keepdim? boolean
 ---@param opts? table {correction=, unbiased=}
----@return any
+---@return Tensor
 function Tensor:std(dim, keepdim, opts) end
 
 ---strides in elements
@@ -2202,7 +2264,7 @@ function Tensor:std(dim, keepdim, opts) end
 ---t:stride([dim])
 ---```
 ---@param dim? any
----@return any
+---@return integer|integer[]
 function Tensor:stride(dim) end
 
 ---a - b with broadcasting; {alpha=} scales b
@@ -2210,8 +2272,8 @@ function Tensor:stride(dim) end
 ---```lua
 ---t:sub(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:sub(other) end
 
 ---in place: a - b with broadcasting; {alpha=} scales b
@@ -2219,8 +2281,8 @@ function Tensor:sub(other) end
 ---```lua
 ---t:sub_(other)
 ---```
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:sub_(other) end
 
 ---sum over dim or all elements (integers give i64)
@@ -2229,8 +2291,8 @@ function Tensor:sub_(other) end
 ---t:sum([dim] [, keepdim])
 ---```
 ---@param dim? any
----@param keepdim? any
----@return any
+---@param keepdim? boolean
+---@return Tensor
 function Tensor:sum(dim, keepdim) end
 
 ---U, S, Vh
@@ -2239,7 +2301,9 @@ function Tensor:sum(dim, keepdim) end
 ---t:svd({full_matrices=false})
 ---```
 ---@param opts? table {full_matrices=}
----@return any
+---@return Tensor U
+---@return Tensor S
+---@return Tensor Vh
 function Tensor:svd(opts) end
 
 ---transpose of a matrix (a view)
@@ -2247,7 +2311,7 @@ function Tensor:svd(opts) end
 ---```lua
 ---t:t()
 ---```
----@return any
+---@return Tensor
 function Tensor:t() end
 
 ---hyperbolic tangent
@@ -2255,7 +2319,7 @@ function Tensor:t() end
 ---```lua
 ---t:tanh()
 ---```
----@return any
+---@return Tensor
 function Tensor:tanh() end
 
 ---in place: hyperbolic tangent
@@ -2263,7 +2327,7 @@ function Tensor:tanh() end
 ---```lua
 ---t:tanh_()
 ---```
----@return any
+---@return Tensor
 function Tensor:tanh_() end
 
 ---converted copy (t itself when already of dtype)
@@ -2271,8 +2335,8 @@ function Tensor:tanh_() end
 ---```lua
 ---t:to(dtype)
 ---```
----@param dtype any
----@return any
+---@param dtype string
+---@return Tensor
 function Tensor:to(dtype) end
 
 ---nested Lua tables of the values
@@ -2280,7 +2344,7 @@ function Tensor:to(dtype) end
 ---```lua
 ---t:tolist()
 ---```
----@return any
+---@return table
 function Tensor:tolist() end
 
 ---the k largest (or smallest) values along dim, sorted, and their 1-based positions
@@ -2288,10 +2352,11 @@ function Tensor:tolist() end
 ---```lua
 ---t:topk(k, [dim=last], {largest=true, sorted=true})
 ---```
----@param k any
+---@param k integer
 ---@param dim? any
 ---@param opts? table {largest=, sorted=}
----@return any
+---@return Tensor values
+---@return Tensor indices
 function Tensor:topk(k, dim, opts) end
 
 ---swap two dims (a view)
@@ -2299,9 +2364,9 @@ function Tensor:topk(k, dim, opts) end
 ---```lua
 ---t:transpose(d1, d2)
 ---```
----@param d1 any
----@param d2 any
----@return any
+---@param d1 integer
+---@param d2 integer
+---@return Tensor
 function Tensor:transpose(d1, d2) end
 
 ---copy keeping the lower triangle (diagonals j - i <= k) of the last two dims
@@ -2309,8 +2374,8 @@ function Tensor:transpose(d1, d2) end
 ---```lua
 ---t:tril([k=0])
 ---```
----@param k? any
----@return any
+---@param k? integer
+---@return Tensor
 function Tensor:tril(k) end
 
 ---copy keeping the upper triangle (diagonals j - i >= k) of the last two dims
@@ -2318,8 +2383,8 @@ function Tensor:tril(k) end
 ---```lua
 ---t:triu([k=0])
 ---```
----@param k? any
----@return any
+---@param k? integer
+---@return Tensor
 function Tensor:triu(k) end
 
 ---sliding windows along dim as a new last dim (a view)
@@ -2330,7 +2395,7 @@ function Tensor:triu(k) end
 ---@param dim any
 ---@param size any
 ---@param step any
----@return any
+---@return Tensor
 function Tensor:unfold(dim, size, step) end
 
 ---fill with uniform values in [from, to)
@@ -2341,7 +2406,7 @@ function Tensor:unfold(dim, size, step) end
 ---@param from? any
 ---@param to? any
 ---@param opts? table {gen=}
----@return any
+---@return Tensor
 function Tensor:uniform_(from, to, opts) end
 
 ---distinct values (ascending, or in order of first appearance when sorted=false), then optionally inverse (1-based into the values, t's shape) and counts; NaNs count as one value
@@ -2350,7 +2415,9 @@ function Tensor:uniform_(from, to, opts) end
 ---t:unique({sorted=true, return_inverse=false, return_counts=false})
 ---```
 ---@param opts? table {sorted=, return_inverse=, return_counts=}
----@return any
+---@return Tensor values
+---@return Tensor? inverse_or_counts
+---@return Tensor? counts
 function Tensor:unique(opts) end
 
 ---insert a size-1 dim (a view)
@@ -2359,7 +2426,7 @@ function Tensor:unique(opts) end
 ---t:unsqueeze(dim)
 ---```
 ---@param dim any
----@return any
+---@return Tensor
 function Tensor:unsqueeze(dim) end
 
 ---variance, unbiased by default
@@ -2368,9 +2435,9 @@ function Tensor:unsqueeze(dim) end
 ---t:var([dim] [, keepdim] [, {correction=1, unbiased=true}])
 ---```
 ---@param dim? any
----@param keepdim? any
+---@param keepdim? boolean
 ---@param opts? table {correction=, unbiased=}
----@return any
+---@return Tensor
 function Tensor:var(dim, keepdim, opts) end
 
 ---same data seen with another shape; errors if strides forbid
@@ -2379,7 +2446,7 @@ function Tensor:var(dim, keepdim, opts) end
 ---t:view(...shape)
 ---```
 ---@param ... any shape
----@return any
+---@return Tensor
 function Tensor:view(...) end
 
 ---t where cond is true, else other
@@ -2388,8 +2455,8 @@ function Tensor:view(...) end
 ---t:where(cond, other)
 ---```
 ---@param cond any
----@param other any
----@return any
+---@param other Tensor|number
+---@return Tensor
 function Tensor:where(cond, other) end
 
 ---drop t.grad (sets it to nil); returns t
@@ -2397,5 +2464,5 @@ function Tensor:where(cond, other) end
 ---```lua
 ---t:zero_grad()
 ---```
----@return any
+---@return Tensor
 function Tensor:zero_grad() end

@@ -15,7 +15,8 @@ data.synthetic = {}
 ---data.fashion_mnist{split="train"|"test", raw=false, path=}
 ---```
 ---@param opts table {split=, raw=, path=}
----@return any
+---@return Tensor X
+---@return Tensor y
 function data.fashion_mnist(opts) end
 
 ---an IDX file (plain or .gz) as a tensor: u8, i8/i16/i32 as i32, f32, f64
@@ -23,8 +24,8 @@ function data.fashion_mnist(opts) end
 ---```lua
 ---data.idx(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return Tensor
 function data.idx(path) end
 
 ---PNGs in root/<class>/*.png: X N×C×H×W (f32 in [0,1], u8 with raw), y 1..C, class names (sorted)
@@ -34,7 +35,9 @@ function data.idx(path) end
 ---```
 ---@param root any
 ---@param opts? table {raw=}
----@return any
+---@return Tensor X
+---@return Tensor y
+---@return string[] classes
 function data.image_folder(root, opts) end
 
 ---record a read (the hook of io.open in runs): the resolved path, or nil and why it is refused
@@ -42,7 +45,7 @@ function data.image_folder(root, opts) end
 ---```lua
 ---data.io_check(path, mode="r", who)
 ---```
----@param path any
+---@param path string
 ---@param mode any
 ---@param who any
 ---@return any
@@ -62,7 +65,7 @@ function data.io_confine(opts) end
 ---```lua
 ---data.io_confined()
 ---```
----@return any
+---@return boolean
 function data.io_confined() end
 
 ---the files read while recording: resolved path -> SHA-256 at the first read
@@ -89,7 +92,8 @@ function data.io_record(on) end
 ---```
 ---@param y any
 ---@param opts? table {rate=, kind=, num_classes=, gen=}
----@return any
+---@return Tensor y
+---@return Tensor flipped
 function data.label_noise(y, opts) end
 
 ---names in a directory, sorted, and a parallel table of kinds (dir, file, other)
@@ -97,8 +101,9 @@ function data.label_noise(y, opts) end
 ---```lua
 ---data.listdir(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return string[] names
+---@return string[] kinds
 function data.listdir(path) end
 
 ---{X=NxK tensor, columns=names, vocab={name=values} (codes 1..), missing=counts}; missing cells are NaN
@@ -106,9 +111,9 @@ function data.listdir(path) end
 ---```lua
 ---data.load_csv(path, {header=true, sep=",", dtype="f32"})
 ---```
----@param path any
+---@param path string
 ---@param opts? table {header=, sep=, dtype=}
----@return any
+---@return CsvData
 function data.load_csv(path, opts) end
 
 ---a NumPy .npy array (f2/f4/f8 i1-i8 u1-u4 b1, C or Fortran order) as a tensor
@@ -116,8 +121,8 @@ function data.load_csv(path, opts) end
 ---```lua
 ---data.load_npy(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return Tensor
 function data.load_npy(path) end
 
 ---a NumPy .npz archive as a table name -> tensor
@@ -125,8 +130,8 @@ function data.load_npy(path) end
 ---```lua
 ---data.load_npz(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return table<string, Tensor>
 function data.load_npz(path) end
 
 ---a PNG as a CxHxW tensor: u8 for 8-bit images, f32 in [0,1] for 16-bit; palettes expanded
@@ -134,8 +139,8 @@ function data.load_npz(path) end
 ---```lua
 ---data.load_png(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return Tensor
 function data.load_png(path) end
 
 ---a safetensors file as a table name -> tensor, and its __metadata__ table (or nil)
@@ -143,8 +148,9 @@ function data.load_png(path) end
 ---```lua
 ---data.load_safetensors(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return table<string, Tensor>
+---@return table<string, string>? metadata
 function data.load_safetensors(path) end
 
 ---batches of the rows of X (and y); `for xb, yb in loader` is one epoch, seeded shuffle by gen
@@ -166,7 +172,9 @@ function data.loader(X, y, opts) end
 ---@param X any
 ---@param y any
 ---@param opts? table {imbalance=, num_classes=, gen=}
----@return any
+---@return Tensor X
+---@return Tensor y
+---@return Tensor kept
 function data.long_tail(X, y, opts) end
 
 ---write t as a .npy file (C order, atomic)
@@ -174,9 +182,8 @@ function data.long_tail(X, y, opts) end
 ---```lua
 ---data.save_npy(path, t)
 ---```
----@param path any
+---@param path string
 ---@param t any
----@return any
 function data.save_npy(path, t) end
 
 ---write tensors as a .npz archive, names sorted, stored or deflated
@@ -184,10 +191,9 @@ function data.save_npy(path, t) end
 ---```lua
 ---data.save_npz(path, {name=t, ...}, {compress=false})
 ---```
----@param path any
+---@param path string
 ---@param tbl table {name=}
 ---@param opts? table {compress=}
----@return any
 function data.save_npz(path, tbl, opts) end
 
 ---write a CxHxW (C=1..4) or HxW tensor as PNG; floats in [0,1], integers as they are
@@ -195,10 +201,9 @@ function data.save_npz(path, tbl, opts) end
 ---```lua
 ---data.save_png(path, t, {bits=8})
 ---```
----@param path any
+---@param path string
 ---@param t any
 ---@param opts? table {bits=}
----@return any
 function data.save_png(path, t, opts) end
 
 ---write tensors (names sorted) and string metadata as a safetensors file
@@ -206,10 +211,9 @@ function data.save_png(path, t, opts) end
 ---```lua
 ---data.save_safetensors(path, {name=t, ...}, metadata)
 ---```
----@param path any
+---@param path string
 ---@param opts? table {name=}
 ---@param metadata any
----@return any
 function data.save_safetensors(path, opts, metadata) end
 
 ---the SHA-256 of a string, as 64 hex digits
@@ -217,8 +221,8 @@ function data.save_safetensors(path, opts, metadata) end
 ---```lua
 ---data.sha256(s)
 ---```
----@param s any
----@return any
+---@param s string
+---@return string
 function data.sha256(s) end
 
 ---the SHA-256 of a file as hex (cached by path, size and mtime)
@@ -226,8 +230,8 @@ function data.sha256(s) end
 ---```lua
 ---data.sha256_file(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return string
 function data.sha256_file(path) end
 
 ---sorted 1-based i64 index tensors train, test (ratio = train fraction; stratified per class of y; time: earliest by y's values or position); kfold: k tables {train=, test=}
@@ -246,7 +250,9 @@ function data.split(n, opts) end
 ---data.synthetic.blobs{n=, centers=3 | k x d tensor, dim=2, std=1, gen=}
 ---```
 ---@param opts table {n=, centers=, dim=, std=, gen=}
----@return any
+---@return Tensor X
+---@return Tensor y
+---@return Tensor centers
 function data.synthetic.blobs(opts) end
 
 ---spurious color: X3 N x 3 x H x W = X tinted with class color(y) w.p. p else another class's; returns X3, y, agrees (bool), color
@@ -264,7 +270,8 @@ function data.synthetic.colored(opts) end
 ---data.synthetic.deep_linear{n=, lambda={...}, rho={...}, noise=0, gen=}
 ---```
 ---@param opts table {n=, lambda=, rho=, noise=, gen=}
----@return any
+---@return Tensor X
+---@return Tensor y
 function data.synthetic.deep_linear(opts) end
 
 ---X f32 n x d ~ N(shift * t, I) at times t f32 = 0..1 (n steps); y = 1 + [(x - shift * t) . w > 0] for a random w; returns X, y, t
@@ -273,7 +280,9 @@ function data.synthetic.deep_linear(opts) end
 ---data.synthetic.drift{n=, d=2, shift=1 | {d numbers}, gen=}
 ---```
 ---@param opts table {n=, d=, shift=, gen=}
----@return any
+---@return Tensor X
+---@return Tensor y
+---@return Tensor t
 function data.synthetic.drift(opts) end
 
 ---periodic textures X f32 n x 1 x S x S in [0,1] with random phase; defects (disk or scratch) w.p. defect_rate; returns X, mask (bool, non-empty iff defective), y (1 normal, 2 defective)

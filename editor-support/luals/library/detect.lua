@@ -14,9 +14,9 @@ detect.kernels = {}
 ---```lua
 ---detect.autoencoder(train, {hidden={64,16}, epochs=50, lr=1e-3, batch=64, seed=0})
 ---```
----@param train any
+---@param train Tensor
 ---@param opts? table {hidden=, epochs=, lr=, batch=, seed=}
----@return any
+---@return Detector
 function detect.autoencoder(train, opts) end
 
 ---1-based rows of a greedy k-center coreset of size m (PatchCore)
@@ -24,10 +24,10 @@ function detect.autoencoder(train, opts) end
 ---```lua
 ---detect.coreset(X, m, {seed=0})
 ---```
----@param X any
+---@param X Tensor
 ---@param m any
 ---@param opts? table {seed=}
----@return any
+---@return Tensor
 function detect.coreset(X, m, opts) end
 
 ---Josang's dissonance of the subjective opinion from Dirichlet evidence (confusion)
@@ -35,8 +35,8 @@ function detect.coreset(X, m, opts) end
 ---```lua
 ---detect.dissonance(evidence)
 ---```
----@param evidence any
----@return any
+---@param evidence Tensor
+---@return Tensor
 function detect.dissonance(evidence) end
 
 ---ECOD (Li et al. 2022, PyOD): tail probabilities from per-feature empirical CDFs of the training set
@@ -44,8 +44,8 @@ function detect.dissonance(evidence) end
 ---```lua
 ---detect.ecod(train)
 ---```
----@param train any
----@return any
+---@param train Tensor
+---@return Detector
 function detect.ecod(train) end
 
 ---energy score -T logsumexp(z/T) (Liu et al. 2020); higher = more OOD
@@ -53,9 +53,9 @@ function detect.ecod(train) end
 ---```lua
 ---detect.energy(logits, {T=1})
 ---```
----@param logits any
+---@param logits Tensor
 ---@param opts? table {T=}
----@return any
+---@return Tensor
 function detect.energy(logits, opts) end
 
 ---histogram-based outlier score, sum over features of -log2(bin density + alpha), as PyOD's HBOS
@@ -63,9 +63,9 @@ function detect.energy(logits, opts) end
 ---```lua
 ---detect.hbos(train, {n_bins=10, alpha=0.1, tol=0.5})
 ---```
----@param train any
+---@param train Tensor
 ---@param opts? table {n_bins=, alpha=, tol=}
----@return any
+---@return Detector
 function detect.hbos(train, opts) end
 
 ---isolation forest score 2^(-E h(x)/c(psi)) (Liu et al. 2008, as sklearn's score_samples negated)
@@ -73,9 +73,9 @@ function detect.hbos(train, opts) end
 ---```lua
 ---detect.iforest(train, {n_trees=100, max_samples=256, seed=0})
 ---```
----@param train any
+---@param train Tensor
 ---@param opts? table {n_trees=, max_samples=, seed=}
----@return any
+---@return Detector
 function detect.iforest(train, opts) end
 
 ---average precision (sklearn's step sum, ties grouped)
@@ -225,9 +225,9 @@ function detect.kernels.tpr_at_fpr(scores, labels, fpr, strict) end
 ---```lua
 ---detect.knn(train, {k=1, reduce='mean'|'max', coreset=nil, seed=0, chunk=1024})
 ---```
----@param train any
+---@param train Tensor
 ---@param opts? table {k=, reduce=, coreset=, seed=, chunk=}
----@return any
+---@return Detector
 function detect.knn(train, opts) end
 
 ---a detector written by d:save(path), of whatever kind
@@ -235,8 +235,8 @@ function detect.knn(train, opts) end
 ---```lua
 ---detect.load(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return Detector
 function detect.load(path) end
 
 ---local outlier factor of new rows against the training set (sklearn novelty=True, negated)
@@ -244,9 +244,9 @@ function detect.load(path) end
 ---```lua
 ---detect.lof(train, {n_neighbors=20})
 ---```
----@param train any
+---@param train Tensor
 ---@param opts? table {n_neighbors=}
----@return any
+---@return Detector
 function detect.lof(train, opts) end
 
 ---squared Mahalanobis distance to the training Gaussian; Ledoit-Wolf shrinkage as sklearn, or fixed s toward scaled identity
@@ -254,9 +254,9 @@ function detect.lof(train, opts) end
 ---```lua
 ---detect.mahalanobis(train, {shrinkage='ledoit_wolf'|s, reg=0})
 ---```
----@param train any
+---@param train Tensor
 ---@param opts? table {shrinkage=, reg=}
----@return any
+---@return Detector
 function detect.mahalanobis(train, opts) end
 
 ----max logit per row; higher = more OOD
@@ -264,8 +264,8 @@ function detect.mahalanobis(train, opts) end
 ---```lua
 ---detect.maxlogit(logits)
 ---```
----@param logits any
----@return any
+---@param logits Tensor
+---@return Tensor
 function detect.maxlogit(logits) end
 
 ----max softmax probability per row (Hendrycks & Gimpel); higher = more OOD
@@ -273,8 +273,8 @@ function detect.maxlogit(logits) end
 ---```lua
 ---detect.msp(logits)
 ---```
----@param logits any
----@return any
+---@param logits Tensor
+---@return Tensor
 function detect.msp(logits) end
 
 ---a detector scoring every location of [N,C,H,W] feature maps: kNN to a patch memory bank (PatchCore) or per-location Gaussians (PaDiM, cov + reg I)
@@ -284,7 +284,7 @@ function detect.msp(logits) end
 ---```
 ---@param train_maps any
 ---@param opts? table {method=, k=, coreset=, seed=, shrinkage=, reg=}
----@return any
+---@return Detector
 function detect.patches(train_maps, opts) end
 
 ---SimpleNet (Liu et al. 2023): linear adaptor, Gaussian-noise anomalies, MLP discriminator, truncated L1; score -D; [n,C] or maps [N,C,H,W] -> [N,H,W]
@@ -294,7 +294,7 @@ function detect.patches(train_maps, opts) end
 ---```
 ---@param features any
 ---@param opts? table {noise_std=, adaptor=, epochs=, hidden=, lr=, adaptor_lr=, batch=, margin=, seed=}
----@return any
+---@return Detector
 function detect.simplenet(features, opts) end
 
 ---anomaly maps [N,h,w] resized bilinearly to [N,H,W] for localisation
@@ -305,7 +305,7 @@ function detect.simplenet(features, opts) end
 ---@param maps any
 ---@param H any
 ---@param W any
----@return any
+---@return Tensor
 function detect.upsample(maps, H, W) end
 
 ---Dirichlet vacuity K/S with alpha = evidence + 1 (ignorance; Sensoy et al., Josang)
@@ -313,6 +313,6 @@ function detect.upsample(maps, H, W) end
 ---```lua
 ---detect.vacuity(evidence)
 ---```
----@param evidence any
----@return any
+---@param evidence Tensor
+---@return Tensor
 function detect.vacuity(evidence) end

@@ -7,5 +7,4 @@
 ---help([obj])
 ---```
 ---@param obj? any
----@return any
 function help(obj) end

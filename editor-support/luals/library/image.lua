@@ -10,12 +10,12 @@ image = {}
 ---```lua
 ---image.crop(t, top, left, h, w)
 ---```
----@param t any
+---@param t Tensor
 ---@param top any
 ---@param left any
 ---@param h any
 ---@param w any
----@return any
+---@return Tensor
 function image.crop(t, top, left, h, w) end
 
 ---a copy mirrored left-right ("h") or top-bottom ("v")
@@ -23,8 +23,8 @@ function image.crop(t, top, left, h, w) end
 ---```lua
 ---image.flip(t, "h"|"v")
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function image.flip(t) end
 
 ---NxCxHxW or a list of CxHxW as one CxH'xW' image, like make_grid; labels= writes one under each tile (RGB)
@@ -34,7 +34,7 @@ function image.flip(t) end
 ---```
 ---@param images any
 ---@param opts? table {ncol=, padding=, pad_value=, labels=}
----@return any
+---@return Tensor
 function image.grid(images, opts) end
 
 ---HxW to a 3xHxW f32 colour image in [0,1]; vmin/vmax default to t's min/max; NaN is black
@@ -42,9 +42,9 @@ function image.grid(images, opts) end
 ---```lua
 ---image.heatmap(t, {cmap="viridis"|"magma"|"gray", vmin=, vmax=})
 ---```
----@param t any
+---@param t Tensor
 ---@param opts? table {cmap=, vmin=, vmax=}
----@return any
+---@return Tensor
 function image.heatmap(t, opts) end
 
 ---a PNG as a CxHxW tensor: u8 (16-bit files: f32), or f32 in [0,1] with float=true
@@ -52,9 +52,9 @@ function image.heatmap(t, opts) end
 ---```lua
 ---image.load(path, {float=false})
 ---```
----@param path any
+---@param path string
 ---@param opts? table {float=}
----@return any
+---@return Tensor
 function image.load(path, opts) end
 
 ---(t - mean[c]) / std[c] per channel of CxHxW or NxCxHxW (tables or numbers); f32 or f64
@@ -62,10 +62,10 @@ function image.load(path, opts) end
 ---```lua
 ---image.normalize(t, mean, std)
 ---```
----@param t any
+---@param t Tensor
 ---@param mean any
 ---@param std any
----@return any
+---@return Tensor
 function image.normalize(t, mean, std) end
 
 ---3xHxW f32: the map's heatmap, resized bilinearly to the image, blended over it with alpha
@@ -77,7 +77,7 @@ function image.normalize(t, mean, std) end
 ---@param map any
 ---@param alpha any
 ---@param opts? table {cmap=, vmin=, vmax=}
----@return any
+---@return Tensor
 function image.overlay(img, map, alpha, opts) end
 
 ---bilinear resize of HxW, CxHxW or NxCxHxW to h x w (torch interpolate, align_corners=false); integers as f32
@@ -85,10 +85,10 @@ function image.overlay(img, map, alpha, opts) end
 ---```lua
 ---image.resize(t, h, w)
 ---```
----@param t any
+---@param t Tensor
 ---@param h any
 ---@param w any
----@return any
+---@return Tensor
 function image.resize(t, h, w) end
 
 ---write a CxHxW (C=1..4) or HxW image as an 8-bit PNG; floats in [0,1], integers as they are
@@ -96,7 +96,6 @@ function image.resize(t, h, w) end
 ---```lua
 ---image.save(path, t)
 ---```
----@param path any
----@param t any
----@return any
+---@param path string
+---@param t Tensor
 function image.save(path, t) end

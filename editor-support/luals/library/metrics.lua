@@ -12,7 +12,7 @@ metrics = {}
 ---```
 ---@param pred_or_probs any
 ---@param labels any
----@return any
+---@return number
 function metrics.accuracy(pred_or_probs, labels) end
 
 ---average precision: sum of (R_k - R_k-1) P_k over distinct thresholds (= sklearn average_precision_score)
@@ -22,7 +22,7 @@ function metrics.accuracy(pred_or_probs, labels) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return number
 function metrics.aupr(scores, labels) end
 
 ---trapezoid area under pr_curve (= sklearn auc(recall, precision); optimistic, as OpenOOD's AUPR)
@@ -32,7 +32,7 @@ function metrics.aupr(scores, labels) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return number
 function metrics.aupr_trapz(scores, labels) end
 
 ---area under the ROC: P(s+ > s-) + P(s+ = s-)/2, exact (= sklearn roc_auc_score); max_fpr: McClish partial AUC as sklearn
@@ -43,7 +43,7 @@ function metrics.aupr_trapz(scores, labels) end
 ---@param scores any
 ---@param labels any
 ---@param opts? table {max_fpr=}
----@return any
+---@return number
 function metrics.auroc(scores, labels, opts) end
 
 ---percentile CI of fn(...) over resampled rows of the tensor arguments: {value, mean, std, lo, hi, n, failed}
@@ -63,7 +63,7 @@ function metrics.bootstrap(fn, ...) end
 ---```
 ---@param probs any
 ---@param labels any
----@return any
+---@return number
 function metrics.brier(probs, labels) end
 
 ---centred kernel alignment of two representations [n,p], [n,q] of the same n inputs (Kornblith et al. 2019); RBF bandwidth sigma = threshold * sqrt(median squared distance); debiased = unbiased HSIC (Song et al.)
@@ -74,7 +74,7 @@ function metrics.brier(probs, labels) end
 ---@param A any
 ---@param B any
 ---@param opts? table {kernel=, debiased=, threshold=, median=}
----@return any
+---@return number
 function metrics.cka(A, B, opts) end
 
 ---i64 [K,K] counts, rows true label, columns predicted, over the sorted labels present (or labels=); also returns the label list
@@ -85,7 +85,8 @@ function metrics.cka(A, B, opts) end
 ---@param pred_or_probs any
 ---@param labels any
 ---@param opts? table {labels=}
----@return any
+---@return Tensor counts
+---@return table labels
 function metrics.confusion(pred_or_probs, labels, opts) end
 
 ---expected calibration error of the top-label confidence: sum over equal-width bins ((b-1)/B, b/B] of |B|/n |acc - conf|
@@ -96,7 +97,7 @@ function metrics.confusion(pred_or_probs, labels, opts) end
 ---@param probs any
 ---@param labels any
 ---@param opts? table {n_bins=}
----@return any
+---@return number
 function metrics.ece(probs, labels, opts) end
 
 ---2 P R / (P + R) per label (0 when P + R = 0), then averaged, as scikit-learn 1.2
@@ -119,7 +120,7 @@ function metrics.f1(pred_or_probs, labels, opts) end
 ---@param labels any
 ---@param tpr any
 ---@param opts? table {rule=}
----@return any
+---@return number
 function metrics.fpr_at_tpr(scores, labels, tpr, opts) end
 
 ---accuracy of a k-NN majority vote of Z's labels on Zt (exact, by GEMM); neighbour ties: lower index; vote ties: smallest label; also returns the predictions
@@ -142,7 +143,9 @@ function metrics.knn_accuracy(Z, y, Zt, yt, opts) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return Tensor precision
+---@return Tensor recall
+---@return Tensor thresholds
 function metrics.pr_curve(scores, labels) end
 
 ---tp / (tp + fp) as scikit-learn 1.2 (nil: binary 0/1 with pos_label); 'none' gives a per-label table
@@ -186,7 +189,9 @@ function metrics.recall(pred_or_probs, labels, opts) end
 ---@param scores any
 ---@param labels any
 ---@param opts? table {drop_intermediate=}
----@return any
+---@return Tensor fpr
+---@return Tensor tpr
+---@return Tensor thresholds
 function metrics.roc_curve(scores, labels, opts) end
 
 ---SVCCA (Raghu et al. 2017): mean canonical correlation after keeping the top singular directions (a variance fraction, or an integer count); also returns the correlations
@@ -197,7 +202,8 @@ function metrics.roc_curve(scores, labels, opts) end
 ---@param A any
 ---@param B any
 ---@param opts? table {keep=}
----@return any
+---@return number
+---@return Tensor correlations
 function metrics.svcca(A, B, opts) end
 
 ---largest TPR over distinct thresholds with FPR <= fpr (FPR < fpr when strict, as LiRA)
@@ -209,5 +215,5 @@ function metrics.svcca(A, B, opts) end
 ---@param labels any
 ---@param fpr any
 ---@param opts? table {strict=}
----@return any
+---@return number
 function metrics.tpr_at_fpr(scores, labels, fpr, opts) end

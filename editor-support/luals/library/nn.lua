@@ -15,7 +15,7 @@ nn.functional = {}
 ---nn.AdaptiveAvgPool2d(size)
 ---```
 ---@param size any
----@return any
+---@return Module
 function nn.AdaptiveAvgPool2d(size) end
 
 ---mean over k x k windows
@@ -25,7 +25,7 @@ function nn.AdaptiveAvgPool2d(size) end
 ---```
 ---@param k any
 ---@param opts? table {stride=, padding=}
----@return any
+---@return Module
 function nn.AvgPool2d(k, opts) end
 
 ---batch norm of [N, C] or [N, C, L]; running statistics as buffers
@@ -33,9 +33,9 @@ function nn.AvgPool2d(k, opts) end
 ---```lua
 ---nn.BatchNorm1d(n, {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true})
 ---```
----@param n any
+---@param n integer
 ---@param opts? table {eps=, momentum=, affine=, track_running_stats=}
----@return any
+---@return Module
 function nn.BatchNorm1d(n, opts) end
 
 ---batch norm of [N, C, H, W]; running statistics as buffers
@@ -43,9 +43,9 @@ function nn.BatchNorm1d(n, opts) end
 ---```lua
 ---nn.BatchNorm2d(n, {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true})
 ---```
----@param n any
+---@param n integer
 ---@param opts? table {eps=, momentum=, affine=, track_running_stats=}
----@return any
+---@return Module
 function nn.BatchNorm2d(n, opts) end
 
 ---2-d convolution over [N, C, H, W]; Kaiming-uniform init as PyTorch
@@ -53,11 +53,11 @@ function nn.BatchNorm2d(n, opts) end
 ---```lua
 ---nn.Conv2d(in, out, k, {stride=1, padding=0, dilation=1, groups=1, bias=true, gen=})
 ---```
----@param in_ any
----@param out any
+---@param in_ integer
+---@param out integer
 ---@param k any
 ---@param opts? table {stride=, padding=, dilation=, groups=, bias=, gen=}
----@return any
+---@return Module
 function nn.Conv2d(in_, out, k, opts) end
 
 ---zero with probability p in training, scale by 1/(1-p)
@@ -67,7 +67,7 @@ function nn.Conv2d(in_, out, k, opts) end
 ---```
 ---@param p? any
 ---@param opts? table {gen=}
----@return any
+---@return Module
 function nn.Dropout(p, opts) end
 
 ---rows of a N(0, 1) weight at 1-based indices
@@ -75,10 +75,10 @@ function nn.Dropout(p, opts) end
 ---```lua
 ---nn.Embedding(n, dim, {gen=})
 ---```
----@param n any
----@param dim any
+---@param n integer
+---@param dim integer
 ---@param opts? table {gen=}
----@return any
+---@return Module
 function nn.Embedding(n, dim, opts) end
 
 ---merge dims start..end (keeps the batch dim)
@@ -88,7 +88,7 @@ function nn.Embedding(n, dim, opts) end
 ---```
 ---@param start? any
 ---@param end_? any
----@return any
+---@return Module
 function nn.Flatten(start, end_) end
 
 ---x Φ(x)
@@ -96,7 +96,7 @@ function nn.Flatten(start, end_) end
 ---```lua
 ---nn.GELU()
 ---```
----@return any
+---@return Module
 function nn.GELU() end
 
 ---returns its input
@@ -104,7 +104,7 @@ function nn.GELU() end
 ---```lua
 ---nn.Identity()
 ---```
----@return any
+---@return Module
 function nn.Identity() end
 
 ---normalise over the last dims
@@ -114,7 +114,7 @@ function nn.Identity() end
 ---```
 ---@param shape any
 ---@param opts? table {eps=, elementwise_affine=}
----@return any
+---@return Module
 function nn.LayerNorm(shape, opts) end
 
 ---x where x > 0, else slope x
@@ -123,7 +123,7 @@ function nn.LayerNorm(shape, opts) end
 ---nn.LeakyReLU([slope=0.01])
 ---```
 ---@param slope? any
----@return any
+---@return Module
 function nn.LeakyReLU(slope) end
 
 ---y = x Wᵀ + b; W, b ~ U(-1/sqrt(in), 1/sqrt(in)) as PyTorch
@@ -131,10 +131,10 @@ function nn.LeakyReLU(slope) end
 ---```lua
 ---nn.Linear(in, out, {bias=true, gen=})
 ---```
----@param in_ any
----@param out any
+---@param in_ integer
+---@param out integer
 ---@param opts? table {bias=, gen=}
----@return any
+---@return Module
 function nn.Linear(in_, out, opts) end
 
 ---log-softmax along dim
@@ -143,7 +143,7 @@ function nn.Linear(in_, out, opts) end
 ---nn.LogSoftmax([dim=-1])
 ---```
 ---@param dim? any
----@return any
+---@return Module
 function nn.LogSoftmax(dim) end
 
 ---max over k x k windows
@@ -153,7 +153,7 @@ function nn.LogSoftmax(dim) end
 ---```
 ---@param k any
 ---@param opts? table {stride=, padding=}
----@return any
+---@return Module
 function nn.MaxPool2d(k, opts) end
 
 ---a user module class (define init and forward), or a one-off module from a table
@@ -162,7 +162,8 @@ function nn.MaxPool2d(k, opts) end
 ---nn.Module:extend(name) | nn.Module{fields}
 ---```
 ---@param name any
----@return any
+---@return Module
+---@overload fun(fields: table): Module
 function nn.Module(name) end
 
 ---training: keep units 1..b of dim 2 per example, b ~ Geometric(p) (Rippel et al. 2014)
@@ -172,7 +173,7 @@ function nn.Module(name) end
 ---```
 ---@param p? any
 ---@param opts? table {gen=}
----@return any
+---@return Module
 function nn.NestedDropout(p, opts) end
 
 ---max(x, 0)
@@ -180,7 +181,7 @@ function nn.NestedDropout(p, opts) end
 ---```lua
 ---nn.ReLU()
 ---```
----@return any
+---@return Module
 function nn.ReLU() end
 
 ---children "1", "2", ... applied in order; :add(m) appends
@@ -189,7 +190,7 @@ function nn.ReLU() end
 ---nn.Sequential{m1, m2, ...}
 ---```
 ---@param opts table
----@return any
+---@return Module
 function nn.Sequential(opts) end
 
 ---1 / (1 + e^-x)
@@ -197,7 +198,7 @@ function nn.Sequential(opts) end
 ---```lua
 ---nn.Sigmoid()
 ---```
----@return any
+---@return Module
 function nn.Sigmoid() end
 
 ---softmax along dim
@@ -206,7 +207,7 @@ function nn.Sigmoid() end
 ---nn.Softmax([dim=-1])
 ---```
 ---@param dim? any
----@return any
+---@return Module
 function nn.Softmax(dim) end
 
 ---hyperbolic tangent
@@ -214,7 +215,7 @@ function nn.Softmax(dim) end
 ---```lua
 ---nn.Tanh()
 ---```
----@return any
+---@return Module
 function nn.Tanh() end
 
 ---{loss=, acc=, n=} in eval mode without recording
@@ -222,10 +223,10 @@ function nn.Tanh() end
 ---```lua
 ---nn.evaluate(model, loader, {loss=cross_entropy})
 ---```
----@param model any
+---@param model Module
 ---@param loader any
 ---@param opts? table {loss=}
----@return any
+---@return EvalResult
 function nn.evaluate(model, loader, opts) end
 
 ---train; returns per-epoch metrics {epoch, loss, acc, val_loss, val_acc, time}
@@ -233,10 +234,10 @@ function nn.evaluate(model, loader, opts) end
 ---```lua
 ---nn.fit(model, loader, {epochs=1, opt=Adam, loss=cross_entropy, val=, sched=, log=})
 ---```
----@param model any
+---@param model Module
 ---@param loader any
 ---@param opts? table {epochs=, opt=, loss=, val=, sched=, log=}
----@return any
+---@return table[]
 function nn.fit(model, loader, opts) end
 
 ---mean pooling to an output of size (n or {h, w}) whatever the input's size
@@ -244,9 +245,9 @@ function nn.fit(model, loader, opts) end
 ---```lua
 ---adaptive_avg_pool2d(x, size)
 ---```
----@param x any
+---@param x Tensor
 ---@param size any
----@return any
+---@return Tensor
 function nn.functional.adaptive_avg_pool2d(x, size) end
 
 ---mean over k x k windows (padding counted in the divisor unless count_include_pad=false)
@@ -254,10 +255,10 @@ function nn.functional.adaptive_avg_pool2d(x, size) end
 ---```lua
 ---avg_pool2d(x, k, {stride=k, padding=0, ceil_mode=false, count_include_pad=true})
 ---```
----@param x any
+---@param x Tensor
 ---@param k any
 ---@param opts? table {stride=, padding=, ceil_mode=, count_include_pad=}
----@return any
+---@return Tensor
 function nn.functional.avg_pool2d(x, k, opts) end
 
 ---normalise x [N, C, ...] per channel; training uses batch statistics and updates the running ones
@@ -265,13 +266,13 @@ function nn.functional.avg_pool2d(x, k, opts) end
 ---```lua
 ---batch_norm(x, running_mean, running_var, [weight], [bias], {training=false, momentum=0.1, eps=1e-5})
 ---```
----@param x any
+---@param x Tensor
 ---@param running_mean any
 ---@param running_var any
 ---@param weight? any
 ---@param bias? any
 ---@param opts? table {training=, momentum=, eps=}
----@return any
+---@return Tensor
 function nn.functional.batch_norm(x, running_mean, running_var, weight, bias, opts) end
 
 ---sigmoid + binary cross-entropy against targets in [0, 1], computed stably
@@ -279,10 +280,10 @@ function nn.functional.batch_norm(x, running_mean, running_var, weight, bias, op
 ---```lua
 ---binary_cross_entropy_with_logits(x, y, {weight=, pos_weight=, reduction="mean"})
 ---```
----@param x any
+---@param x Tensor
 ---@param y any
 ---@param opts? table {weight=, pos_weight=, reduction=}
----@return any
+---@return Tensor
 function nn.functional.binary_cross_entropy_with_logits(x, y, opts) end
 
 ---2-d convolution of x [N, Cin, H, W] with w [Cout, Cin/groups, kh, kw]; pairs {h, w} allowed
@@ -290,11 +291,11 @@ function nn.functional.binary_cross_entropy_with_logits(x, y, opts) end
 ---```lua
 ---conv2d(x, w, [b], {stride=1, padding=0, dilation=1, groups=1})
 ---```
----@param x any
+---@param x Tensor
 ---@param w any
 ---@param b? any
 ---@param opts? table {stride=, padding=, dilation=, groups=}
----@return any
+---@return Tensor
 function nn.functional.conv2d(x, w, b, opts) end
 
 ---log_softmax + nll of logits [N, C] against 1-based class targets [N]
@@ -305,7 +306,7 @@ function nn.functional.conv2d(x, w, b, opts) end
 ---@param logits any
 ---@param target any
 ---@param opts? table {weight=, label_smoothing=, reduction=, ignore_index=}
----@return any
+---@return Tensor
 function nn.functional.cross_entropy(logits, target, opts) end
 
 ---zero elements with probability p and scale the rest by 1/(1-p); identity when not training
@@ -313,10 +314,10 @@ function nn.functional.cross_entropy(logits, target, opts) end
 ---```lua
 ---dropout(x, p=0.5, {training=true, gen=})
 ---```
----@param x any
+---@param x Tensor
 ---@param p any
 ---@param opts? table {training=, gen=}
----@return any
+---@return Tensor
 function nn.functional.dropout(x, p, opts) end
 
 ---rows of weight [V, D] at the 1-based ids (any shape): ids.shape + [D]
@@ -326,7 +327,7 @@ function nn.functional.dropout(x, p, opts) end
 ---```
 ---@param ids any
 ---@param weight any
----@return any
+---@return Tensor
 function nn.functional.embedding(ids, weight) end
 
 ---x Φ(x) with the exact erf form
@@ -334,8 +335,8 @@ function nn.functional.embedding(ids, weight) end
 ---```lua
 ---gelu(x)
 ---```
----@param x any
----@return any
+---@param x Tensor
+---@return Tensor
 function nn.functional.gelu(x) end
 
 ---KL(target || exp(input)) for log-probabilities input; reduction "batchmean" divides by N
@@ -346,7 +347,7 @@ function nn.functional.gelu(x) end
 ---@param input any
 ---@param target any
 ---@param opts? table {reduction=, log_target=}
----@return any
+---@return Tensor
 function nn.functional.kl_div(input, target, opts) end
 
 ---absolute error |x - y|, reduced
@@ -354,10 +355,10 @@ function nn.functional.kl_div(input, target, opts) end
 ---```lua
 ---l1_loss(x, y, {reduction="mean"})
 ---```
----@param x any
+---@param x Tensor
 ---@param y any
 ---@param opts? table {reduction=}
----@return any
+---@return Tensor
 function nn.functional.l1_loss(x, y, opts) end
 
 ---normalise x over its last dims (normalized_shape: n or a table of sizes)
@@ -365,12 +366,12 @@ function nn.functional.l1_loss(x, y, opts) end
 ---```lua
 ---layer_norm(x, normalized_shape, [weight], [bias], {eps=1e-5})
 ---```
----@param x any
+---@param x Tensor
 ---@param normalized_shape any
 ---@param weight? any
 ---@param bias? any
 ---@param opts? table {eps=}
----@return any
+---@return Tensor
 function nn.functional.layer_norm(x, normalized_shape, weight, bias, opts) end
 
 ---x where x > 0, else slope * x
@@ -378,9 +379,9 @@ function nn.functional.layer_norm(x, normalized_shape, weight, bias, opts) end
 ---```lua
 ---leaky_relu(x, slope=0.01)
 ---```
----@param x any
+---@param x Tensor
 ---@param slope any
----@return any
+---@return Tensor
 function nn.functional.leaky_relu(x, slope) end
 
 ---x wᵀ + b, with w [out, in] (no copy of w)
@@ -388,10 +389,10 @@ function nn.functional.leaky_relu(x, slope) end
 ---```lua
 ---linear(x, w, [b])
 ---```
----@param x any
+---@param x Tensor
 ---@param w any
 ---@param b? any
----@return any
+---@return Tensor
 function nn.functional.linear(x, w, b) end
 
 ---log of softmax along dim, computed stably
@@ -399,9 +400,9 @@ function nn.functional.linear(x, w, b) end
 ---```lua
 ---log_softmax(x, dim)
 ---```
----@param x any
+---@param x Tensor
 ---@param dim any
----@return any
+---@return Tensor
 function nn.functional.log_softmax(x, dim) end
 
 ---max over k x k windows; with return_indices also the 1-based flat positions in each plane
@@ -409,10 +410,11 @@ function nn.functional.log_softmax(x, dim) end
 ---```lua
 ---max_pool2d(x, k, {stride=k, padding=0, dilation=1, ceil_mode=false, return_indices=false})
 ---```
----@param x any
+---@param x Tensor
 ---@param k any
 ---@param opts? table {stride=, padding=, dilation=, ceil_mode=, return_indices=}
----@return any
+---@return Tensor
+---@return Tensor? indices
 function nn.functional.max_pool2d(x, k, opts) end
 
 ---squared error (x - y)^2, reduced
@@ -420,10 +422,10 @@ function nn.functional.max_pool2d(x, k, opts) end
 ---```lua
 ---mse_loss(x, y, {reduction="mean"})
 ---```
----@param x any
+---@param x Tensor
 ---@param y any
 ---@param opts? table {reduction=}
----@return any
+---@return Tensor
 function nn.functional.mse_loss(x, y, opts) end
 
 ---negative log-likelihood of log-probabilities [N, C] at 1-based class targets [N]
@@ -434,7 +436,7 @@ function nn.functional.mse_loss(x, y, opts) end
 ---@param logp any
 ---@param target any
 ---@param opts? table {weight=, reduction=, ignore_index=}
----@return any
+---@return Tensor
 function nn.functional.nll_loss(logp, target, opts) end
 
 ---max(x, 0)
@@ -442,8 +444,8 @@ function nn.functional.nll_loss(logp, target, opts) end
 ---```lua
 ---relu(x)
 ---```
----@param x any
----@return any
+---@param x Tensor
+---@return Tensor
 function nn.functional.relu(x) end
 
 ---1 / (1 + e^-x)
@@ -451,8 +453,8 @@ function nn.functional.relu(x) end
 ---```lua
 ---sigmoid(x)
 ---```
----@param x any
----@return any
+---@param x Tensor
+---@return Tensor
 function nn.functional.sigmoid(x) end
 
 ---squared below beta, absolute above (Huber scaled by 1/beta)
@@ -460,10 +462,10 @@ function nn.functional.sigmoid(x) end
 ---```lua
 ---smooth_l1_loss(x, y, {beta=1, reduction="mean"})
 ---```
----@param x any
+---@param x Tensor
 ---@param y any
 ---@param opts? table {beta=, reduction=}
----@return any
+---@return Tensor
 function nn.functional.smooth_l1_loss(x, y, opts) end
 
 ---exp(x) normalised to sum 1 along dim
@@ -471,9 +473,9 @@ function nn.functional.smooth_l1_loss(x, y, opts) end
 ---```lua
 ---softmax(x, dim)
 ---```
----@param x any
+---@param x Tensor
 ---@param dim any
----@return any
+---@return Tensor
 function nn.functional.softmax(x, dim) end
 
 ---hyperbolic tangent
@@ -481,8 +483,8 @@ function nn.functional.softmax(x, dim) end
 ---```lua
 ---tanh(x)
 ---```
----@param x any
----@return any
+---@param x Tensor
+---@return Tensor
 function nn.functional.tanh(x) end
 
 ---true when v is an nn module
@@ -491,7 +493,7 @@ function nn.functional.tanh(x) end
 ---nn.is_module(v)
 ---```
 ---@param v any
----@return any
+---@return boolean
 function nn.is_module(v) end
 
 ---load a file of nn.save into model; reports every mismatch
@@ -499,8 +501,8 @@ function nn.is_module(v) end
 ---```lua
 ---nn.load(path, model, {strict=true})
 ---```
----@param path any
----@param model any
+---@param path string
+---@param model Module
 ---@param opts? table {strict=}
 ---@return any
 function nn.load(path, model, opts) end
@@ -510,7 +512,6 @@ function nn.load(path, model, opts) end
 ---```lua
 ---nn.save(path, model)
 ---```
----@param path any
----@param model any
----@return any
+---@param path string
+---@param model Module
 function nn.save(path, model) end

@@ -16,7 +16,7 @@ optim.kernels = {}
 ---```
 ---@param params any
 ---@param opts? table {lr=, betas=, eps=, weight_decay=}
----@return any
+---@return Optimizer
 function optim.Adam(params, opts) end
 
 ---Adam with decoupled weight decay as torch.optim.AdamW
@@ -26,7 +26,7 @@ function optim.Adam(params, opts) end
 ---```
 ---@param params any
 ---@param opts? table {lr=, betas=, eps=, weight_decay=}
----@return any
+---@return Optimizer
 function optim.AdamW(params, opts) end
 
 ---lr = eta_min + (base - eta_min)(1 + cos(pi epoch / T_max)) / 2 on sched:step()
@@ -34,9 +34,9 @@ function optim.AdamW(params, opts) end
 ---```lua
 ---optim.CosineAnnealingLR(opt, {T_max=, eta_min=0})
 ---```
----@param opt any
+---@param opt Optimizer
 ---@param opts? table {T_max=, eta_min=}
----@return any
+---@return Scheduler
 function optim.CosineAnnealingLR(opt, opts) end
 
 ---L-BFGS as torch.optim.LBFGS; opt:step(closure)
@@ -46,7 +46,7 @@ function optim.CosineAnnealingLR(opt, opts) end
 ---```
 ---@param params any
 ---@param opts? table {lr=, max_iter=, history_size=, line_search_fn=}
----@return any
+---@return Optimizer
 function optim.LBFGS(params, opts) end
 
 ---stochastic gradient descent as torch.optim.SGD
@@ -56,7 +56,7 @@ function optim.LBFGS(params, opts) end
 ---```
 ---@param params any
 ---@param opts? table {lr=, momentum=, dampening=, nesterov=, weight_decay=}
----@return any
+---@return Optimizer
 function optim.SGD(params, opts) end
 
 ---lr = base gamma^(epoch // step_size) on sched:step()
@@ -64,9 +64,9 @@ function optim.SGD(params, opts) end
 ---```lua
 ---optim.StepLR(opt, {step_size=, gamma=0.1})
 ---```
----@param opt any
+---@param opt Optimizer
 ---@param opts? table {step_size=, gamma=}
----@return any
+---@return Scheduler
 function optim.StepLR(opt, opts) end
 
 ---one Adam (decoupled: AdamW) update of p, m and v in place, as torch.optim

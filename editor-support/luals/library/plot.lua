@@ -17,7 +17,7 @@ plot.cairo = {}
 ---@param labels any
 ---@param values any
 ---@param opts? table
----@return any
+---@return Figure
 function plot.bar(labels, values, opts) end
 
 ---a white canvas of width x height pixels
@@ -27,7 +27,7 @@ function plot.bar(labels, values, opts) end
 ---```
 ---@param width any
 ---@param height any
----@return any
+---@return Canvas
 function plot.cairo.new(width, height) end
 
 ---an empty figure to add series to
@@ -36,7 +36,7 @@ function plot.cairo.new(width, height) end
 ---plot.figure({title=, xlabel=, ylabel=, logy=, width=640, height=480, xlim=, ylim=, legend=})
 ---```
 ---@param opts? table {title=, xlabel=, ylabel=, logy=, width=, height=, xlim=, ylim=, legend=}
----@return any
+---@return Figure
 function plot.figure(opts) end
 
 ---a heatmap figure of a 2-d tensor with a colorbar (cmaps: viridis, magma, gray, coolwarm)
@@ -46,7 +46,7 @@ function plot.figure(opts) end
 ---```
 ---@param M any
 ---@param opts? table {cmap=, vmin=, vmax=}
----@return any
+---@return Figure
 function plot.heatmap(M, opts) end
 
 ---a histogram figure of the values of v
@@ -56,7 +56,7 @@ function plot.heatmap(M, opts) end
 ---```
 ---@param v any
 ---@param opts? table {bins=}
----@return any
+---@return Figure
 function plot.hist(v, opts) end
 
 ---a line plot figure; x defaults to 1..#y
@@ -67,7 +67,7 @@ function plot.hist(v, opts) end
 ---@param x? any
 ---@param y any
 ---@param opts? table {label=, color=, linewidth=, dash=, title=, xlabel=, ylabel=, logy=, width=, height=}
----@return any
+---@return Figure
 function plot.line(x, y, opts) end
 
 ---a precision-recall curve figure, average precision in the legend
@@ -78,7 +78,7 @@ function plot.line(x, y, opts) end
 ---@param scores any
 ---@param labels any
 ---@param opts? table {label=}
----@return any
+---@return Figure
 function plot.pr(scores, labels, opts) end
 
 ---recall, precision lists (ties grouped) and the average precision
@@ -88,7 +88,9 @@ function plot.pr(scores, labels, opts) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return number[] recall
+---@return number[] precision
+---@return number ap
 function plot.pr_curve(scores, labels) end
 
 ---a ROC curve figure (labels 1/true positive), AUC in the legend
@@ -99,7 +101,7 @@ function plot.pr_curve(scores, labels) end
 ---@param scores any
 ---@param labels any
 ---@param opts? table {label=}
----@return any
+---@return Figure
 function plot.roc(scores, labels, opts) end
 
 ---fpr, tpr lists (ties grouped) and the trapezoid AUC
@@ -109,7 +111,9 @@ function plot.roc(scores, labels, opts) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return number[] fpr
+---@return number[] tpr
+---@return number auc
 function plot.roc_curve(scores, labels) end
 
 ---a scatter plot figure; c colours points by label, with a legend
@@ -120,5 +124,5 @@ function plot.roc_curve(scores, labels) end
 ---@param x any
 ---@param y any
 ---@param opts? table {c=, size=, label=}
----@return any
+---@return Figure
 function plot.scatter(x, y, opts) end

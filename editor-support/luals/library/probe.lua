@@ -17,7 +17,7 @@ probe.kernels = {}
 ---@param X_pos any
 ---@param X_neg any
 ---@param opts? table {n_tries=, epochs=, lr=, weight_decay=, var_normalize=, seed=, gen=, y=}
----@return any
+---@return Probe
 function probe.ccs(X_pos, X_neg, opts) end
 
 ---split-conformal sets with coverage >= 1 - alpha: threshold = the ceil((n+1)(1-alpha))-th smallest calibration score; :predict_set, :coverage, :three_way
@@ -29,7 +29,7 @@ function probe.ccs(X_pos, X_neg, opts) end
 ---@param Xcal any
 ---@param ycal any
 ---@param opts? table {alpha=, score=, randomized=, seed=}
----@return any
+---@return Conformal
 function probe.conformal(p, Xcal, ycal, opts) end
 
 ---L-BFGS fit of L2 logistic regression on class numbers y in 1..K: coef, intercept, info
@@ -76,10 +76,10 @@ function probe.layers(features_by_layer, y, opts) end
 ---```lua
 ---probe.lda(X, y, {shrinkage=nil|0..1, priors=})
 ---```
----@param X any
+---@param X Tensor
 ---@param y any
 ---@param opts? table {shrinkage=, priors=}
----@return any
+---@return Probe
 function probe.lda(X, y, opts) end
 
 ---L2 logistic regression by L-BFGS: mean cross-entropy + l2/2 |W|^2 (= scikit-learn's C = 1/(l2 n)); binary or multinomial
@@ -87,10 +87,10 @@ function probe.lda(X, y, opts) end
 ---```lua
 ---probe.logistic(X, y, {l2=1/n, C=, fit_intercept=true, class_weight=nil|"balanced"|{[label]=w}, max_iter=100, tol=1e-4})
 ---```
----@param X any
+---@param X Tensor
 ---@param y any
 ---@param opts? table {l2=, C=, fit_intercept=, class_weight=, max_iter=, tol=}
----@return any
+---@return Probe
 function probe.logistic(X, y, opts) end
 
 ---mass-mean probe: direction mu_pos - mu_neg (whiten: Sigma^+ times it, pooled covariance), boundary halfway between the means
@@ -98,10 +98,10 @@ function probe.logistic(X, y, opts) end
 ---```lua
 ---probe.mass_mean(X, y, {whiten=false, atol=1e-3, fit_intercept=true})
 ---```
----@param X any
+---@param X Tensor
 ---@param y any
 ---@param opts? table {whiten=, atol=, fit_intercept=}
----@return any
+---@return Probe
 function probe.mass_mean(X, y, opts) end
 
 ---multiple-instance probe in the spirit of sAwMIL: sMIL stage (logistic loss) ranks positive bags' instances, the top eta become positives of an instance probe; a bag scores the max of its instances
@@ -112,7 +112,7 @@ function probe.mass_mean(X, y, opts) end
 ---@param tbl table
 ---@param labels any
 ---@param opts? table {eta=, min_pos_ratio=, l2=, mask=, max_iter=}
----@return any
+---@return Mil
 function probe.mil(tbl, labels, opts) end
 
 ---nonlinear probe: ReLU MLP on cross-entropy by Adam (scikit-learn MLPClassifier's defaults); :direction() is its mean input gradient
@@ -120,10 +120,10 @@ function probe.mil(tbl, labels, opts) end
 ---```lua
 ---probe.mlp(X, y, {hidden={100}, epochs=200, lr=1e-3, batch=min(200,n), weight_decay=0, seed=0, gen=})
 ---```
----@param X any
+---@param X Tensor
 ---@param y any
 ---@param opts? table {hidden=, epochs=, lr=, batch=, weight_decay=, seed=, gen=}
----@return any
+---@return Probe
 function probe.mlp(X, y, opts) end
 
 ---a figure of probe.layers' mean accuracy per layer with ± std error bars
@@ -133,7 +133,7 @@ function probe.mlp(X, y, opts) end
 ---```
 ---@param result any
 ---@param opts? table {title=, label=, color=}
----@return any
+---@return Figure
 function probe.plot_layers(result, opts) end
 
 ---feature scores (nats for MI; OutRank's cardinality-corrected MI; mean accuracy drop when permuted) and the order, best first (ties: lower index)
@@ -141,7 +141,7 @@ function probe.plot_layers(result, opts) end
 ---```lua
 ---probe.rank_features(X, y, {method='mi'|'mi_cardinality'|'permutation', probe=, fitted=, n_repeats=5, seed=0})
 ---```
----@param X any
+---@param X Tensor
 ---@param y any
 ---@param opts? table {method=, probe=, fitted=, n_repeats=, seed=}
 ---@return any
@@ -152,10 +152,10 @@ function probe.rank_features(X, y, opts) end
 ---```lua
 ---probe.ridge(X, Y, {alpha=1 | {a1, a2, ...}, fit_intercept=true})
 ---```
----@param X any
+---@param X Tensor
 ---@param Y any
 ---@param opts? table {alpha=, fit_intercept=}
----@return any
+---@return Probe|Probe[]
 function probe.ridge(X, Y, opts) end
 
 ---refit after relabel changes the labels: {flip_rate, flips, to_pos, to_neg, relabelled, angle (degrees between directions), before, after}
@@ -163,7 +163,7 @@ function probe.ridge(X, Y, opts) end
 ---```lua
 ---probe.stability(X, y, relabel(y, gen), {probe='logistic', probe_opts=, X_eval=X, seed=0})
 ---```
----@param X any
+---@param X Tensor
 ---@param y any
 ---@param relabel any
 ---@param opts? table {probe=, probe_opts=, X_eval=, seed=}

@@ -11,7 +11,7 @@ recipe = {}
 ---recipe.dir_name(name)
 ---```
 ---@param name any
----@return any
+---@return string
 function recipe.dir_name(name) end
 
 ---run a loaded recipe in a new run dir: dir, ok, err, last metrics
@@ -30,7 +30,7 @@ function recipe.execute(r, opts) end
 ---recipe.json(v)
 ---```
 ---@param v any
----@return any
+---@return string
 function recipe.json(v) end
 
 ---read JSON: objects, arrays, strings, numbers, true/false/null, NaN/Infinity
@@ -38,7 +38,7 @@ function recipe.json(v) end
 ---```lua
 ---recipe.json_decode(s)
 ---```
----@param s any
+---@param s string
 ---@return any
 function recipe.json_decode(s) end
 
@@ -68,7 +68,7 @@ function recipe.main(cmd, ...) end
 ---recipe.make_run_dir(parent)
 ---```
 ---@param parent any
----@return any
+---@return string
 function recipe.make_run_dir(parent) end
 
 ---mark a table to be written as a JSON object even when empty
@@ -106,7 +106,7 @@ function recipe.resolve(r, file_values, opts) end
 ---recipe.shortest(x)
 ---```
 ---@param x any
----@return any
+---@return string
 function recipe.shortest(x) end
 
 ---pairs in sorted key order (numbers, then strings): no hash order reaches a result
@@ -115,7 +115,7 @@ function recipe.shortest(x) end
 ---recipe.sorted_pairs(t)
 ---```
 ---@param t any
----@return any
+---@return fun(): any, any
 function recipe.sorted_pairs(t) end
 
 ---a sweep's job list from its arguments alone: axes sorted, seeds innermost

@@ -21,7 +21,7 @@ function sonde.doc(name, sig, doc) end
 ---```lua
 ---sonde.docs()
 ---```
----@return any
+---@return table<string, table>
 function sonde.docs() end
 
 ---true when stdout is a terminal
@@ -29,13 +29,22 @@ function sonde.docs() end
 ---```lua
 ---sonde.isatty()
 ---```
----@return any
+---@return boolean
 function sonde.isatty() end
 
----"SIGINT" or "SIGTERM" after Ctrl-C or a kill stopped the program's code, else nil
+---cap tensors + Lua heap (an allocation past it is an error) and wall time from now; 0 lifts; returns {memory=, memory_used=, time=}
+---
+---```lua
+---sonde.limits([{memory=bytes|"4G", time=seconds}])
+---```
+---@param opts? table {memory=, time=}
+---@return any
+function sonde.limits(opts) end
+
+---"SIGINT", "SIGTERM" or "SIGALRM" (time limit) after one stopped the program's code, else nil
 ---
 ---```lua
 ---sonde.signal()
 ---```
----@return any
+---@return string?
 function sonde.signal() end

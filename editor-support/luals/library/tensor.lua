@@ -13,7 +13,6 @@ tensor = {}
 ---@param a any
 ---@param b any
 ---@param c any
----@return any
 function tensor._sgemm_raw(a, b, c) end
 
 ---|x|
@@ -21,8 +20,8 @@ function tensor._sgemm_raw(a, b, c) end
 ---```lua
 ---tensor.abs(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.abs(t) end
 
 ---a + b with broadcasting; {alpha=} scales b
@@ -30,9 +29,9 @@ function tensor.abs(t) end
 ---```lua
 ---tensor.add(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.add(a, b) end
 
 ---beta * c + alpha * (a @ b)
@@ -44,7 +43,7 @@ function tensor.add(a, b) end
 ---@param a any
 ---@param b any
 ---@param opts? table {beta=, alpha=}
----@return any
+---@return Tensor
 function tensor.addmm(c, a, b, opts) end
 
 ---values start, start+step, ... below stop (i64 for integer arguments, else f32)
@@ -56,7 +55,7 @@ function tensor.addmm(c, a, b, opts) end
 ---@param stop any
 ---@param step? any
 ---@param opts? table {dtype=}
----@return any
+---@return Tensor
 function tensor.arange(start, stop, step, opts) end
 
 ---atan(a / b) in the quadrant of (b, a)
@@ -66,7 +65,7 @@ function tensor.arange(start, stop, step, opts) end
 ---```
 ---@param a any
 ---@param b any
----@return any
+---@return Tensor
 function tensor.atan2(a, b) end
 
 ---1 with probability p elementwise, else 0
@@ -76,7 +75,7 @@ function tensor.atan2(a, b) end
 ---```
 ---@param p_tensor any
 ---@param ... any shape
----@return any
+---@return Tensor
 function tensor.bernoulli(p_tensor, ...) end
 
 ---batched product of [B,n,k] and [B,k,m]
@@ -84,9 +83,9 @@ function tensor.bernoulli(p_tensor, ...) end
 ---```lua
 ---tensor.bmm(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor
+---@param b Tensor
+---@return Tensor
 function tensor.bmm(a, b) end
 
 ---concatenate a table of tensors along dim (sizes match elsewhere; dtypes promote)
@@ -94,9 +93,9 @@ function tensor.bmm(a, b) end
 ---```lua
 ---tensor.cat(tensors, [dim=1])
 ---```
----@param tensors any
----@param dim? any
----@return any
+---@param tensors Tensor[]
+---@param dim? integer
+---@return Tensor
 function tensor.cat(tensors, dim) end
 
 ---Euclidean distances between rows of a [n,d] and b [m,d]; identical rows give exactly 0
@@ -104,10 +103,10 @@ function tensor.cat(tensors, dim) end
 ---```lua
 ---tensor.cdist(a, b, {squared=false})
 ---```
----@param a any
----@param b any
+---@param a Tensor
+---@param b Tensor
 ---@param opts? table {squared=}
----@return any
+---@return Tensor
 function tensor.cdist(a, b, opts) end
 
 ---round up
@@ -115,8 +114,8 @@ function tensor.cdist(a, b, opts) end
 ---```lua
 ---tensor.ceil(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.ceil(t) end
 
 ---Cholesky factor L with A = L L^T (U with A = U^T U when upper)
@@ -124,9 +123,9 @@ function tensor.ceil(t) end
 ---```lua
 ---tensor.cholesky(A, {upper=false})
 ---```
----@param A any
+---@param A Tensor
 ---@param opts? table {upper=}
----@return any
+---@return Tensor
 function tensor.cholesky(A, opts) end
 
 ---monotonic wall-clock seconds, for timing
@@ -134,7 +133,7 @@ function tensor.cholesky(A, opts) end
 ---```lua
 ---tensor.clock()
 ---```
----@return any
+---@return number
 function tensor.clock() end
 
 ---{blas, blas_core, blas_core_source, cpu_core, blas_threads, threads, version}; loads OpenBLAS
@@ -142,7 +141,7 @@ function tensor.clock() end
 ---```lua
 ---tensor.config()
 ---```
----@return any
+---@return TensorConfig
 function tensor.config() end
 
 ---cosine
@@ -150,8 +149,8 @@ function tensor.config() end
 ---```lua
 ---tensor.cos(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.cos(t) end
 
 ---the generator used when no {gen=} is given
@@ -159,7 +158,7 @@ function tensor.cos(t) end
 ---```lua
 ---tensor.default_generator()
 ---```
----@return any
+---@return Generator
 function tensor.default_generator() end
 
 ---determinant of a square matrix
@@ -167,8 +166,8 @@ function tensor.default_generator() end
 ---```lua
 ---tensor.det(A)
 ---```
----@param A any
----@return any
+---@param A Tensor
+---@return Tensor
 function tensor.det(A) end
 
 ---a / b, true division (integers give f32)
@@ -176,9 +175,9 @@ function tensor.det(A) end
 ---```lua
 ---tensor.div(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.div(a, b) end
 
 ---dot product of two vectors (a 0-d tensor, summed in f64)
@@ -186,9 +185,9 @@ function tensor.div(a, b) end
 ---```lua
 ---tensor.dot(x, y)
 ---```
----@param x any
----@param y any
----@return any
+---@param x Tensor
+---@param y Tensor
+---@return Tensor
 function tensor.dot(x, y) end
 
 ---eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix, from its lower triangle
@@ -196,8 +195,9 @@ function tensor.dot(x, y) end
 ---```lua
 ---tensor.eigh(A)
 ---```
----@param A any
----@return any
+---@param A Tensor
+---@return Tensor eigenvalues
+---@return Tensor eigenvectors
 function tensor.eigh(A) end
 
 ---uninitialised tensor
@@ -206,7 +206,7 @@ function tensor.eigh(A) end
 ---tensor.empty(...shape, {dtype=})
 ---```
 ---@param ... any shape
----@return any
+---@return Tensor
 function tensor.empty(...) end
 
 ---a == b elementwise, bool
@@ -214,9 +214,9 @@ function tensor.empty(...) end
 ---```lua
 ---tensor.eq(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.eq(a, b) end
 
 ---e^x
@@ -224,8 +224,8 @@ function tensor.eq(a, b) end
 ---```lua
 ---tensor.exp(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.exp(t) end
 
 ---e^x - 1, accurate near 0
@@ -233,8 +233,8 @@ function tensor.exp(t) end
 ---```lua
 ---tensor.expm1(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.expm1(t) end
 
 ---identity matrix
@@ -242,10 +242,10 @@ function tensor.expm1(t) end
 ---```lua
 ---tensor.eye(n [, m], {dtype=})
 ---```
----@param n any
----@param m? any
+---@param n integer
+---@param m? integer
 ---@param opts? table {dtype=}
----@return any
+---@return Tensor
 function tensor.eye(n, m, opts) end
 
 ---round down
@@ -253,8 +253,8 @@ function tensor.eye(n, m, opts) end
 ---```lua
 ---tensor.floor(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.floor(t) end
 
 ---remainder with the sign of a (C fmod)
@@ -264,7 +264,7 @@ function tensor.floor(t) end
 ---```
 ---@param a any
 ---@param b any
----@return any
+---@return Tensor
 function tensor.fmod(a, b) end
 
 ---tensor from raw little-endian bytes
@@ -272,10 +272,10 @@ function tensor.fmod(a, b) end
 ---```lua
 ---tensor.from(bytes, dtype [, shape])
 ---```
----@param bytes any
----@param dtype any
----@param shape? any
----@return any
+---@param bytes string
+---@param dtype string
+---@param shape? integer[]
+---@return Tensor
 function tensor.from(bytes, dtype, shape) end
 
 ---tensor filled with value
@@ -286,7 +286,7 @@ function tensor.from(bytes, dtype, shape) end
 ---@param shape any
 ---@param value any
 ---@param opts? table {dtype=}
----@return any
+---@return Tensor
 function tensor.full(shape, value, opts) end
 
 ---a >= b elementwise, bool
@@ -294,9 +294,9 @@ function tensor.full(shape, value, opts) end
 ---```lua
 ---tensor.ge(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.ge(a, b) end
 
 ---x/2 (1 + erf(x / sqrt 2)), PyTorch's default form
@@ -304,8 +304,8 @@ function tensor.ge(a, b) end
 ---```lua
 ---tensor.gelu(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.gelu(t) end
 
 ---a generator object for {gen = g}; streams of one seed are independent
@@ -313,9 +313,9 @@ function tensor.gelu(t) end
 ---```lua
 ---tensor.generator(seed [, stream])
 ---```
----@param seed any
----@param stream? any
----@return any
+---@param seed integer
+---@param stream? integer
+---@return Generator
 function tensor.generator(seed, stream) end
 
 ---the thread count
@@ -323,7 +323,7 @@ function tensor.generator(seed, stream) end
 ---```lua
 ---tensor.get_num_threads()
 ---```
----@return any
+---@return integer
 function tensor.get_num_threads() end
 
 ---a > b elementwise, bool
@@ -331,9 +331,9 @@ function tensor.get_num_threads() end
 ---```lua
 ---tensor.gt(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.gt(a, b) end
 
 ---inverse of a square matrix
@@ -341,8 +341,8 @@ function tensor.gt(a, b) end
 ---```lua
 ---tensor.inverse(A)
 ---```
----@param A any
----@return any
+---@param A Tensor
+---@return Tensor
 function tensor.inverse(A) end
 
 ---true when x is a tensor
@@ -351,7 +351,7 @@ function tensor.inverse(A) end
 ---tensor.is_tensor(x)
 ---```
 ---@param x any
----@return any
+---@return boolean
 function tensor.is_tensor(x) end
 
 ---true where x is +-inf
@@ -359,8 +359,8 @@ function tensor.is_tensor(x) end
 ---```lua
 ---tensor.isinf(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.isinf(t) end
 
 ---true where x is NaN
@@ -368,8 +368,8 @@ function tensor.isinf(t) end
 ---```lua
 ---tensor.isnan(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.isnan(t) end
 
 ---a <= b elementwise, bool
@@ -377,9 +377,9 @@ function tensor.isnan(t) end
 ---```lua
 ---tensor.le(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.le(a, b) end
 
 ---steps evenly spaced values from a to b
@@ -389,9 +389,9 @@ function tensor.le(a, b) end
 ---```
 ---@param a any
 ---@param b any
----@param steps any
+---@param steps integer
 ---@param opts? table {dtype=}
----@return any
+---@return Tensor
 function tensor.linspace(a, b, steps, opts) end
 
 ---read a file of tensor.save: the tensor, or the flat table of named tensors
@@ -399,8 +399,8 @@ function tensor.linspace(a, b, steps, opts) end
 ---```lua
 ---tensor.load(path)
 ---```
----@param path any
----@return any
+---@param path string
+---@return Tensor|table<string, Tensor>
 function tensor.load(path) end
 
 ---natural logarithm
@@ -408,8 +408,8 @@ function tensor.load(path) end
 ---```lua
 ---tensor.log(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.log(t) end
 
 ---log(1 + x), accurate near 0
@@ -417,8 +417,8 @@ function tensor.log(t) end
 ---```lua
 ---tensor.log1p(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.log1p(t) end
 
 ---a and b (nonzero is true), bool
@@ -428,7 +428,7 @@ function tensor.log1p(t) end
 ---```
 ---@param a any
 ---@param b any
----@return any
+---@return Tensor
 function tensor.logical_and(a, b) end
 
 ---true where x is zero
@@ -436,8 +436,8 @@ function tensor.logical_and(a, b) end
 ---```lua
 ---tensor.logical_not(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.logical_not(t) end
 
 ---a or b (nonzero is true), bool
@@ -447,7 +447,7 @@ function tensor.logical_not(t) end
 ---```
 ---@param a any
 ---@param b any
----@return any
+---@return Tensor
 function tensor.logical_or(a, b) end
 
 ---minimum-norm least-squares solution X of A X = B
@@ -455,9 +455,9 @@ function tensor.logical_or(a, b) end
 ---```lua
 ---tensor.lstsq(A, B)
 ---```
----@param A any
----@param B any
----@return any
+---@param A Tensor
+---@param B Tensor
+---@return Tensor
 function tensor.lstsq(A, B) end
 
 ---a < b elementwise, bool
@@ -465,9 +465,9 @@ function tensor.lstsq(A, B) end
 ---```lua
 ---tensor.lt(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.lt(a, b) end
 
 ---reseed the default generator (it starts at seed 0: unseeded scripts repeat)
@@ -475,8 +475,8 @@ function tensor.lt(a, b) end
 ---```lua
 ---tensor.manual_seed(n)
 ---```
----@param n any
----@return any
+---@param n integer
+---@return Generator
 function tensor.manual_seed(n) end
 
 ---matrix product as torch.matmul: dot, matrix-vector, matrix, batched with broadcasting
@@ -484,9 +484,9 @@ function tensor.manual_seed(n) end
 ---```lua
 ---tensor.matmul(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor
+---@param b Tensor
+---@return Tensor
 function tensor.matmul(a, b) end
 
 ---elementwise max; NaN propagates
@@ -494,9 +494,9 @@ function tensor.matmul(a, b) end
 ---```lua
 ---tensor.maximum(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.maximum(a, b) end
 
 ---bytes of tensor storage in use
@@ -504,7 +504,7 @@ function tensor.maximum(a, b) end
 ---```lua
 ---tensor.memory()
 ---```
----@return any
+---@return integer
 function tensor.memory() end
 
 ---elementwise min; NaN propagates
@@ -512,9 +512,9 @@ function tensor.memory() end
 ---```lua
 ---tensor.minimum(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.minimum(a, b) end
 
 ---product of two matrices
@@ -522,9 +522,9 @@ function tensor.minimum(a, b) end
 ---```lua
 ---tensor.mm(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor
+---@param b Tensor
+---@return Tensor
 function tensor.mm(a, b) end
 
 ---a * b with broadcasting
@@ -532,9 +532,9 @@ function tensor.mm(a, b) end
 ---```lua
 ---tensor.mul(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.mul(a, b) end
 
 ---k category indices (1-based) per row of weights
@@ -546,7 +546,7 @@ function tensor.mul(a, b) end
 ---@param k any
 ---@param replacement? any
 ---@param opts? table {gen=}
----@return any
+---@return Tensor
 function tensor.multinomial(weights, k, replacement, opts) end
 
 ---matrix-vector product
@@ -554,9 +554,9 @@ function tensor.multinomial(weights, k, replacement, opts) end
 ---```lua
 ---tensor.mv(a, x)
 ---```
----@param a any
----@param x any
----@return any
+---@param a Tensor
+---@param x Tensor
+---@return Tensor
 function tensor.mv(a, x) end
 
 ---a ~= b elementwise, bool
@@ -564,9 +564,9 @@ function tensor.mv(a, x) end
 ---```lua
 ---tensor.ne(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.ne(a, b) end
 
 ----x
@@ -574,8 +574,8 @@ function tensor.ne(a, b) end
 ---```lua
 ---tensor.neg(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.neg(t) end
 
 ---tensor from nested Lua tables (integers give i64, other numbers f32)
@@ -585,7 +585,7 @@ function tensor.neg(t) end
 ---```
 ---@param nested_table any
 ---@param opts? table {dtype=}
----@return any
+---@return Tensor
 function tensor.new(nested_table, opts) end
 
 ---normal with the given mean and standard deviation
@@ -596,7 +596,7 @@ function tensor.new(nested_table, opts) end
 ---@param mean any
 ---@param std any
 ---@param ... any shape
----@return any
+---@return Tensor
 function tensor.normal(mean, std, ...) end
 
 ---1-based integer labels to labels.shape + {num_classes} of 0/1 (i64 unless dtype); classes default to the largest label
@@ -607,7 +607,7 @@ function tensor.normal(mean, std, ...) end
 ---@param labels any
 ---@param num_classes? any
 ---@param opts? table {dtype=}
----@return any
+---@return Tensor
 function tensor.one_hot(labels, num_classes, opts) end
 
 ---tensor of ones
@@ -616,7 +616,7 @@ function tensor.one_hot(labels, num_classes, opts) end
 ---tensor.ones(...shape, {dtype=})
 ---```
 ---@param ... any shape
----@return any
+---@return Tensor
 function tensor.ones(...) end
 
 ---outer product of two vectors
@@ -624,9 +624,9 @@ function tensor.ones(...) end
 ---```lua
 ---tensor.outer(x, y)
 ---```
----@param x any
----@param y any
----@return any
+---@param x Tensor
+---@param y Tensor
+---@return Tensor
 function tensor.outer(x, y) end
 
 ---a ^ b with broadcasting
@@ -634,9 +634,9 @@ function tensor.outer(x, y) end
 ---```lua
 ---tensor.pow(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.pow(a, b) end
 
 ---reduced QR: Q with orthonormal columns, R upper triangular
@@ -644,8 +644,9 @@ function tensor.pow(a, b) end
 ---```lua
 ---tensor.qr(A)
 ---```
----@param A any
----@return any
+---@param A Tensor
+---@return Tensor Q
+---@return Tensor R
 function tensor.qr(A) end
 
 ---uniform in [0, 1)
@@ -654,7 +655,7 @@ function tensor.qr(A) end
 ---tensor.rand(...shape, {dtype=, gen=})
 ---```
 ---@param ... any shape
----@return any
+---@return Tensor
 function tensor.rand(...) end
 
 ---integers uniform in [low, high), high excluded as in torch (i64); randint(high, shape) from 0
@@ -665,7 +666,7 @@ function tensor.rand(...) end
 ---@param low any
 ---@param high any
 ---@param ... any shape
----@return any
+---@return Tensor
 function tensor.randint(low, high, ...) end
 
 ---standard normal
@@ -674,7 +675,7 @@ function tensor.randint(low, high, ...) end
 ---tensor.randn(...shape, {dtype=, gen=})
 ---```
 ---@param ... any shape
----@return any
+---@return Tensor
 function tensor.randn(...) end
 
 ---a random permutation of 1..n (1-based, i64)
@@ -682,9 +683,9 @@ function tensor.randn(...) end
 ---```lua
 ---tensor.randperm(n, {dtype=, gen=})
 ---```
----@param n any
+---@param n integer
 ---@param opts? table {dtype=, gen=}
----@return any
+---@return Tensor
 function tensor.randperm(n, opts) end
 
 ---1 / x
@@ -692,8 +693,8 @@ function tensor.randperm(n, opts) end
 ---```lua
 ---tensor.reciprocal(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.reciprocal(t) end
 
 ---max(x, 0)
@@ -701,8 +702,8 @@ function tensor.reciprocal(t) end
 ---```lua
 ---tensor.relu(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.relu(t) end
 
 ---remainder with the sign of b (Lua's %)
@@ -712,7 +713,7 @@ function tensor.relu(t) end
 ---```
 ---@param a any
 ---@param b any
----@return any
+---@return Tensor
 function tensor.remainder(a, b) end
 
 ---round half to even
@@ -720,8 +721,8 @@ function tensor.remainder(a, b) end
 ---```lua
 ---tensor.round(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.round(t) end
 
 ---1 / sqrt(x)
@@ -729,8 +730,8 @@ function tensor.round(t) end
 ---```lua
 ---tensor.rsqrt(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.rsqrt(t) end
 
 ---write a tensor or a table of tensors (nested keys joined with '.') to path, atomically
@@ -738,9 +739,8 @@ function tensor.rsqrt(t) end
 ---```lua
 ---tensor.save(path, t_or_table)
 ---```
----@param path any
----@param t_or_table any
----@return any
+---@param path string
+---@param t_or_table Tensor|table<string, Tensor>
 function tensor.save(path, t_or_table) end
 
 ---threads for sonde's kernels and BLAS products (results do not depend on it)
@@ -748,8 +748,7 @@ function tensor.save(path, t_or_table) end
 ---```lua
 ---tensor.set_num_threads(n)
 ---```
----@param n any
----@return any
+---@param n integer
 function tensor.set_num_threads(n) end
 
 ---1 / (1 + e^-x)
@@ -757,8 +756,8 @@ function tensor.set_num_threads(n) end
 ---```lua
 ---tensor.sigmoid(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.sigmoid(t) end
 
 ----1, 0 or 1 (0 for NaN)
@@ -766,8 +765,8 @@ function tensor.sigmoid(t) end
 ---```lua
 ---tensor.sign(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.sign(t) end
 
 ---sine
@@ -775,8 +774,8 @@ function tensor.sign(t) end
 ---```lua
 ---tensor.sin(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.sin(t) end
 
 ---sign and log of the absolute determinant
@@ -784,8 +783,9 @@ function tensor.sin(t) end
 ---```lua
 ---tensor.slogdet(A)
 ---```
----@param A any
----@return any
+---@param A Tensor
+---@return Tensor sign
+---@return Tensor logabsdet
 function tensor.slogdet(A) end
 
 ---log(1 + e^x); x itself above 20
@@ -793,8 +793,8 @@ function tensor.slogdet(A) end
 ---```lua
 ---tensor.softplus(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.softplus(t) end
 
 ---X with A X = B (B a matrix or a vector; batches broadcast)
@@ -802,9 +802,9 @@ function tensor.softplus(t) end
 ---```lua
 ---tensor.solve(A, B)
 ---```
----@param A any
----@param B any
----@return any
+---@param A Tensor
+---@param B Tensor
+---@return Tensor
 function tensor.solve(A, B) end
 
 ---square root
@@ -812,8 +812,8 @@ function tensor.solve(A, B) end
 ---```lua
 ---tensor.sqrt(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.sqrt(t) end
 
 ---x * x
@@ -821,8 +821,8 @@ function tensor.sqrt(t) end
 ---```lua
 ---tensor.square(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.square(t) end
 
 ---stack same-shape tensors along a new dim
@@ -830,9 +830,9 @@ function tensor.square(t) end
 ---```lua
 ---tensor.stack(tensors, [dim=1])
 ---```
----@param tensors any
----@param dim? any
----@return any
+---@param tensors Tensor[]
+---@param dim? integer
+---@return Tensor
 function tensor.stack(tensors, dim) end
 
 ---a - b with broadcasting; {alpha=} scales b
@@ -840,9 +840,9 @@ function tensor.stack(tensors, dim) end
 ---```lua
 ---tensor.sub(a, b)
 ---```
----@param a any
----@param b any
----@return any
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.sub(a, b) end
 
 ---U, S, Vh with A = U diag(S) Vh
@@ -850,9 +850,11 @@ function tensor.sub(a, b) end
 ---```lua
 ---tensor.svd(A, {full_matrices=false})
 ---```
----@param A any
+---@param A Tensor
 ---@param opts? table {full_matrices=}
----@return any
+---@return Tensor U
+---@return Tensor S
+---@return Tensor Vh
 function tensor.svd(A, opts) end
 
 ---hyperbolic tangent
@@ -860,8 +862,8 @@ function tensor.svd(A, opts) end
 ---```lua
 ---tensor.tanh(t)
 ---```
----@param t any
----@return any
+---@param t Tensor
+---@return Tensor
 function tensor.tanh(t) end
 
 ---a where cond is true (nonzero), else b, broadcasting all three; a, b may be numbers
@@ -869,10 +871,10 @@ function tensor.tanh(t) end
 ---```lua
 ---tensor.where(cond, a, b)
 ---```
----@param cond any
----@param a any
----@param b any
----@return any
+---@param cond Tensor
+---@param a Tensor|number
+---@param b Tensor|number
+---@return Tensor
 function tensor.where(cond, a, b) end
 
 ---tensor of zeros
@@ -881,5 +883,5 @@ function tensor.where(cond, a, b) end
 ---tensor.zeros(...shape, {dtype=})
 ---```
 ---@param ... any shape
----@return any
+---@return Tensor
 function tensor.zeros(...) end

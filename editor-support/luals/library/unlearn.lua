@@ -10,9 +10,9 @@ unlearn = {}
 ---```lua
 ---unlearn.accuracy(model, set)
 ---```
----@param model any
+---@param model Module
 ---@param set any
----@return any
+---@return number
 function unlearn.accuracy(model, set) end
 
 ---{forget_acc=, retain_acc=, test_acc=} for the sets given
@@ -20,9 +20,9 @@ function unlearn.accuracy(model, set) end
 ---```lua
 ---unlearn.evaluate(model, {forget=, retain=, test=})
 ---```
----@param model any
+---@param model Module
 ---@param opts? table {forget=, retain=, test=}
----@return any
+---@return UnlearnEval
 function unlearn.evaluate(model, opts) end
 
 ---FT: descent on retain only, SGD as UUEF's FT.py; returns a new model, info
@@ -30,11 +30,12 @@ function unlearn.evaluate(model, opts) end
 ---```lua
 ---unlearn.finetune(model, forget, retain, {steps=100, lr=0.01, momentum=0.9, ...})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param retain any
 ---@param opts? table {steps=, lr=, momentum=}
----@return any
+---@return Module
+---@return table info
 function unlearn.finetune(model, forget, retain, opts) end
 
 ---GradDiff: gamma·(-CE forget) + alpha·CE retain (open-unlearning defaults); returns a new model, info
@@ -42,11 +43,12 @@ function unlearn.finetune(model, forget, retain, opts) end
 ---```lua
 ---unlearn.graddiff(model, forget, retain, {gamma=1, alpha=1, steps=100, lr=1e-3, optim="adam", stop_acc=nil, ...})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param retain any
 ---@param opts? table {gamma=, alpha=, steps=, lr=, optim=, stop_acc=}
----@return any
+---@return Module
+---@return table info
 function unlearn.graddiff(model, forget, retain, opts) end
 
 ---GA: ascent on the forget set's cross-entropy (open-unlearning GradAscent); returns a new model, info
@@ -54,11 +56,12 @@ function unlearn.graddiff(model, forget, retain, opts) end
 ---```lua
 ---unlearn.gradient_ascent(model, forget, [retain], {steps=100, lr=1e-3, optim="adam", stop_acc=nil, ...})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param retain? any
 ---@param opts? table {steps=, lr=, optim=, stop_acc=}
----@return any
+---@return Module
+---@return table info
 function unlearn.gradient_ascent(model, forget, retain, opts) end
 
 ---membership inference, members = forget (1), non-members = test (0): {auc=, tpr_at_1pct=, tpr_at_01pct=, scores=, labels=}
@@ -66,7 +69,7 @@ function unlearn.gradient_ascent(model, forget, retain, opts) end
 ---```lua
 ---unlearn.mia(model, forget, test, {method="loss"|"entropy"|"lira"|"rmia", shadows=n | unlearn.shadows(...), online=, fix_variance=n<64, a=0.3, gamma=1, ...})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param test any
 ---@param opts? table {method=, shadows=, online=, fix_variance=, a=, gamma=}
@@ -78,11 +81,12 @@ function unlearn.mia(model, forget, test, opts) end
 ---```lua
 ---unlearn.npo(model, forget, [retain], {beta=0.1, gamma=1, alpha=1, steps=100, lr=1e-3, optim="adam", stop_acc=nil, ...})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param retain? any
 ---@param opts? table {beta=, gamma=, alpha=, steps=, lr=, optim=, stop_acc=}
----@return any
+---@return Module
+---@return table info
 function unlearn.npo(model, forget, retain, opts) end
 
 ---RL: forget relabelled with random other classes, descent on it + alpha·CE retain (UUEF RL.py); returns model, info
@@ -90,11 +94,12 @@ function unlearn.npo(model, forget, retain, opts) end
 ---```lua
 ---unlearn.random_label(model, forget, [retain], {alpha=1, steps=100, lr=0.01, num_classes=, ...})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param retain? any
 ---@param opts? table {alpha=, steps=, lr=, num_classes=}
----@return any
+---@return Module
+---@return table info
 function unlearn.random_label(model, forget, retain, opts) end
 
 ---fine-tune a copy on forget (+ retain); {steps= first step with eval acc >= threshold or nil, curve={{step,acc}}, final_acc=}
@@ -102,7 +107,7 @@ function unlearn.random_label(model, forget, retain, opts) end
 ---```lua
 ---unlearn.relearn(model, forget, {steps=100, lr=1e-3, optim="adam", batch=32, threshold=0.5, every=1, retain=, eval=forget, stop=true, seed=0})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param opts? table {steps=, lr=, optim=, batch=, threshold=, every=, retain=, eval=, stop=, seed=}
 ---@return any
@@ -115,7 +120,7 @@ function unlearn.relearn(model, forget, opts) end
 ---```
 ---@param rows any
 ---@param opts? table {print=}
----@return any
+---@return string
 function unlearn.report(rows, opts) end
 
 ---{cka= linear CKA to original's features, probe_acc= logistic probe on frozen features, on classes, probe_acc_all=}
@@ -123,7 +128,7 @@ function unlearn.report(rows, opts) end
 ---```lua
 ---unlearn.representation(model, original, data, {layer=penultimate, classes=, test=half of data, l2=1/n, seed=0})
 ---```
----@param model any
+---@param model Module
 ---@param original any
 ---@param data any
 ---@param opts? table {layer=, classes=, test=, l2=, seed=}
@@ -135,11 +140,12 @@ function unlearn.representation(model, original, data, opts) end
 ---```lua
 ---unlearn.retrain(model, forget, retain, {model_fn=, steps=500, lr=1e-3, optim="adam", ...})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param retain any
 ---@param opts? table {model_fn=, steps=, lr=, optim=}
----@return any
+---@return Module
+---@return table info
 function unlearn.retrain(model, forget, retain, opts) end
 
 ---SCRUB (Kurmanji et al. 2023): max KL(teacher‖student) on forget, min gamma·CE+alpha·KL on retain (T, gamma, alpha, msteps of the original code)
@@ -147,11 +153,12 @@ function unlearn.retrain(model, forget, retain, opts) end
 ---```lua
 ---unlearn.scrub(model, forget, retain, {T=4, gamma=0.99, alpha=0.001, rounds=5, msteps=2, steps=100, max_steps=steps/2, lr=1e-3, optim="adam", stop_acc=nil, ...})
 ---```
----@param model any
+---@param model Module
 ---@param forget any
 ---@param retain any
 ---@param opts? table {T=, gamma=, alpha=, rounds=, msteps=, steps=, max_steps=, lr=, optim=, stop_acc=}
----@return any
+---@return Module
+---@return table info
 function unlearn.scrub(model, forget, retain, opts) end
 
 ---shadow/reference models for LiRA and RMIA on random halves (online: targets in n/2 of them); reuse across audits

@@ -1,0 +1,333 @@
+-- api_types.lua: the types of the documented built-ins, for the Lua
+-- language server's ---@meta files (editor-support/luals). stdlib/api.lua
+-- attaches them to `sonde --dump-api` (each entry's `returns`, `overloads`
+-- and its params' `type`), and scripts/editor_files.lua writes them as
+-- ---@param / ---@return / ---@overload lines.
+--
+-- A type is LuaLS syntax over the classes whose methods the registry
+-- documents (Tensor, Module, Probe, ...), the records below and Lua's own
+-- types: "Tensor|number", "Tensor[]", "table<string, Tensor>", "string?",
+-- "fun(): string, Tensor". A wrong type is worse than none (the server warns
+-- about correct code), so anything not known here stays `any`, and
+-- tests/lua/test_api_types.lua calls the built-ins to check these.
+-- tests/editor/test_luals.sh fails on a key that names no registry entry.
+local M = {}
+
+-- Plain tables with known fields: ---@class declarations, field -> type.
+M.records = {
+  GeneratorState = { seed = "integer", stream = "integer", offset = "integer" },
+  TensorConfig = { blas = "string", blas_core = "string", blas_core_source = "string",
+    cpu_core = "string", blas_threads = "integer", threads = "integer", version = "string" },
+  EvalResult = { loss = "number", acc = "number", n = "integer" },
+  TrainEvalResult = { test_acc = "number", train_acc = "number", model = "Module", history = "table" },
+  UnlearnEval = { forget_acc = "number?", retain_acc = "number?", test_acc = "number?" },
+  CsvData = { X = "Tensor", columns = "string[]", vocab = "table<string, string[]>", missing = "table" },
+  Hook = { remove = "fun()" },
+}
+
+-- Return types of the entries the lists below do not name, by the entry's
+-- module or class: every Tensor method and tensor function gives a tensor
+-- unless it is listed in M.returns.
+M.defaults = {
+  Tensor = "Tensor",
+  tensor = "Tensor",
+  ["nn.functional"] = "Tensor",
+  image = "Tensor",
+}
+
+-- Return types by name pattern (after M.returns, before M.defaults):
+-- nn's and optim's capitalised constructors.
+M.patterns = {
+  { "^nn%.%u[%w_]*$", "Module" },
+  { "^optim%.%u[%w_]*$", "Optimizer" },
+}
+
+local INPLACE = "Tensor" -- t:op_() returns t
+
+-- Explicit return types: a string is one value, a list is several
+-- ("Type name"), {} is nothing.
+M.returns = {
+  -- Tensor methods that are not one tensor
+  ["Tensor:backward"] = {},
+  ["Tensor:bytes"] = "string",
+  ["Tensor:chunk"] = "Tensor[]",
+  ["Tensor:dim"] = "integer",
+  ["Tensor:dtype"] = "string",
+  ["Tensor:eigh"] = { "Tensor eigenvalues", "Tensor eigenvectors" },
+  ["Tensor:free"] = {},
+  ["Tensor:grad_fn"] = "string?",
+  ["Tensor:is_contiguous"] = "boolean",
+  ["Tensor:is_leaf"] = "boolean",
+  ["Tensor:item"] = "number|boolean",
+  ["Tensor:kthvalue"] = { "Tensor values", "Tensor indices" },
+  ["Tensor:max"] = { "Tensor values", "Tensor? indices" },
+  ["Tensor:min"] = { "Tensor values", "Tensor? indices" },
+  ["Tensor:needs_grad"] = "boolean",
+  ["Tensor:nonzero"] = "Tensor|Tensor[]",
+  ["Tensor:numel"] = "integer",
+  ["Tensor:qr"] = { "Tensor Q", "Tensor R" },
+  ["Tensor:shape"] = "integer[]",
+  ["Tensor:size"] = "integer|integer[]",
+  ["Tensor:slogdet"] = { "Tensor sign", "Tensor logabsdet" },
+  ["Tensor:sort"] = { "Tensor values", "Tensor indices" },
+  ["Tensor:split"] = "Tensor[]",
+  ["Tensor:stride"] = "integer|integer[]",
+  ["Tensor:svd"] = { "Tensor U", "Tensor S", "Tensor Vh" },
+  ["Tensor:tolist"] = "table",
+  ["Tensor:topk"] = { "Tensor values", "Tensor indices" },
+  ["Tensor:unique"] = { "Tensor values", "Tensor? inverse_or_counts", "Tensor? counts" },
+  ["Tensor:add_"] = INPLACE,
+  -- tensor functions that are not one tensor
+  ["tensor.cat"] = "Tensor",
+  ["tensor.clock"] = "number",
+  ["tensor.config"] = "TensorConfig",
+  ["tensor.default_generator"] = "Generator",
+  ["tensor.eigh"] = { "Tensor eigenvalues", "Tensor eigenvectors" },
+  ["tensor.generator"] = "Generator",
+  ["tensor.get_num_threads"] = "integer",
+  ["tensor.is_tensor"] = "boolean",
+  ["tensor.load"] = "Tensor|table<string, Tensor>",
+  ["tensor.manual_seed"] = "Generator",
+  ["tensor.memory"] = "integer",
+  ["tensor.qr"] = { "Tensor Q", "Tensor R" },
+  ["tensor.save"] = {},
+  ["tensor.set_num_threads"] = {},
+  ["tensor.slogdet"] = { "Tensor sign", "Tensor logabsdet" },
+  ["tensor.svd"] = { "Tensor U", "Tensor S", "Tensor Vh" },
+  ["tensor._sgemm_raw"] = {},
+  -- Generator
+  ["Generator:clone"] = "Generator",
+  ["Generator:seed"] = "integer|Generator",
+  ["Generator:set_state"] = "Generator",
+  ["Generator:state"] = "GeneratorState",
+  -- nn
+  ["nn.Module"] = "Module",
+  ["nn.evaluate"] = "EvalResult",
+  ["nn.fit"] = "table[]",
+  ["nn.is_module"] = "boolean",
+  ["nn.save"] = {},
+  ["nn.functional.max_pool2d"] = { "Tensor", "Tensor? indices" },
+  ["Module:buffers"] = "Tensor[]",
+  ["Module:capture"] = { "table<string, Tensor>", "Tensor output" },
+  ["Module:children"] = "Module[]",
+  ["Module:eval"] = "Module",
+  ["Module:get"] = "Module?",
+  ["Module:modules"] = "Module[]",
+  ["Module:named_buffers"] = "fun(): string, Tensor",
+  ["Module:named_children"] = "fun(): string, Module",
+  ["Module:named_modules"] = "fun(): string, Module",
+  ["Module:named_parameters"] = "fun(): string, Tensor",
+  ["Module:num_parameters"] = "integer",
+  ["Module:parameters"] = "Tensor[]",
+  ["Module:register_buffer"] = "Tensor",
+  ["Module:register_forward_hook"] = "Hook",
+  ["Module:register_parameter"] = "Tensor",
+  ["Module:state_dict"] = "table<string, Tensor>",
+  ["Module:train"] = "Module",
+  ["Module:zero_grad"] = "Module",
+  -- optim
+  ["optim.CosineAnnealingLR"] = "Scheduler",
+  ["optim.StepLR"] = "Scheduler",
+  ["Scheduler:get_last_lr"] = "number[]",
+  -- probe
+  ["probe.ccs"] = "Probe",
+  ["probe.conformal"] = "Conformal",
+  ["probe.lda"] = "Probe",
+  ["probe.logistic"] = "Probe",
+  ["probe.mass_mean"] = "Probe",
+  ["probe.mil"] = "Mil",
+  ["probe.mlp"] = "Probe",
+  ["probe.plot_layers"] = "Figure",
+  ["probe.ridge"] = "Probe|Probe[]",
+  ["Probe:confidence"] = "Tensor",
+  ["Probe:decision_function"] = "Tensor",
+  ["Probe:direction"] = "Tensor",
+  ["Probe:predict"] = "Tensor",
+  ["Probe:predict_proba"] = "Tensor",
+  ["Probe:score"] = "number",
+  ["Mil:decision_function"] = "Tensor",
+  ["Mil:predict"] = "Tensor",
+  ["Mil:score_instances"] = "Tensor",
+  ["Conformal:predict_set"] = { "Tensor sets", "Tensor sizes" },
+  -- detect
+  ["detect.autoencoder"] = "Detector",
+  ["detect.coreset"] = "Tensor",
+  ["detect.dissonance"] = "Tensor",
+  ["detect.ecod"] = "Detector",
+  ["detect.energy"] = "Tensor",
+  ["detect.hbos"] = "Detector",
+  ["detect.iforest"] = "Detector",
+  ["detect.knn"] = "Detector",
+  ["detect.load"] = "Detector",
+  ["detect.lof"] = "Detector",
+  ["detect.mahalanobis"] = "Detector",
+  ["detect.maxlogit"] = "Tensor",
+  ["detect.msp"] = "Tensor",
+  ["detect.patches"] = "Detector",
+  ["detect.simplenet"] = "Detector",
+  ["detect.upsample"] = "Tensor",
+  ["detect.vacuity"] = "Tensor",
+  ["Detector:image_scores"] = "Tensor",
+  ["Detector:predict"] = "Tensor",
+  ["Detector:score"] = "Tensor",
+  ["Detector:threshold"] = "number",
+  -- metrics
+  ["metrics.accuracy"] = "number",
+  ["metrics.aupr"] = "number",
+  ["metrics.aupr_trapz"] = "number",
+  ["metrics.auroc"] = "number",
+  ["metrics.brier"] = "number",
+  ["metrics.cka"] = "number",
+  ["metrics.confusion"] = { "Tensor counts", "table labels" },
+  ["metrics.ece"] = "number",
+  ["metrics.fpr_at_tpr"] = "number",
+  ["metrics.pr_curve"] = { "Tensor precision", "Tensor recall", "Tensor thresholds" },
+  ["metrics.roc_curve"] = { "Tensor fpr", "Tensor tpr", "Tensor thresholds" },
+  ["metrics.svcca"] = { "number", "Tensor correlations" },
+  ["metrics.tpr_at_fpr"] = "number",
+  -- plot
+  ["plot.bar"] = "Figure",
+  ["plot.figure"] = "Figure",
+  ["plot.heatmap"] = "Figure",
+  ["plot.hist"] = "Figure",
+  ["plot.line"] = "Figure",
+  ["plot.pr"] = "Figure",
+  ["plot.roc"] = "Figure",
+  ["plot.scatter"] = "Figure",
+  ["plot.pr_curve"] = { "number[] recall", "number[] precision", "number ap" },
+  ["plot.roc_curve"] = { "number[] fpr", "number[] tpr", "number auc" },
+  ["plot.cairo.new"] = "Canvas",
+  ["Canvas:pixels"] = "Tensor",
+  ["Canvas:text_size"] = { "number width", "number height" },
+  -- image
+  ["image.save"] = {},
+  -- data
+  ["data.fashion_mnist"] = { "Tensor X", "Tensor y" },
+  ["data.idx"] = "Tensor",
+  ["data.image_folder"] = { "Tensor X", "Tensor y", "string[] classes" },
+  ["data.io_confined"] = "boolean",
+  ["data.label_noise"] = { "Tensor y", "Tensor flipped" },
+  ["data.listdir"] = { "string[] names", "string[] kinds" },
+  ["data.load_csv"] = "CsvData",
+  ["data.load_npy"] = "Tensor",
+  ["data.load_npz"] = "table<string, Tensor>",
+  ["data.load_png"] = "Tensor",
+  ["data.load_safetensors"] = { "table<string, Tensor>", "table<string, string>? metadata" },
+  ["data.long_tail"] = { "Tensor X", "Tensor y", "Tensor kept" },
+  ["data.save_npy"] = {},
+  ["data.save_npz"] = {},
+  ["data.save_png"] = {},
+  ["data.save_safetensors"] = {},
+  ["data.sha256"] = "string",
+  ["data.sha256_file"] = "string",
+  ["data.synthetic.blobs"] = { "Tensor X", "Tensor y", "Tensor centers" },
+  ["data.synthetic.deep_linear"] = { "Tensor X", "Tensor y" },
+  ["data.synthetic.drift"] = { "Tensor X", "Tensor y", "Tensor t" },
+  -- attack
+  ["attack.fgsm"] = { "Tensor adv", "Tensor success" },
+  ["attack.pgd"] = { "Tensor adv", "Tensor success" },
+  ["attack.train_eval"] = "TrainEvalResult",
+  -- autograd
+  ["autograd.is_grad_enabled"] = "boolean",
+  -- unlearn
+  ["unlearn.accuracy"] = "number",
+  ["unlearn.evaluate"] = "UnlearnEval",
+  ["unlearn.finetune"] = { "Module", "table info" },
+  ["unlearn.graddiff"] = { "Module", "table info" },
+  ["unlearn.gradient_ascent"] = { "Module", "table info" },
+  ["unlearn.npo"] = { "Module", "table info" },
+  ["unlearn.random_label"] = { "Module", "table info" },
+  ["unlearn.retrain"] = { "Module", "table info" },
+  ["unlearn.scrub"] = { "Module", "table info" },
+  ["unlearn.report"] = "string",
+  -- recipe, sonde
+  ["recipe.dir_name"] = "string",
+  ["recipe.json"] = "string",
+  ["recipe.make_run_dir"] = "string",
+  ["recipe.shortest"] = "string",
+  ["recipe.sorted_pairs"] = "fun(): any, any",
+  ["sonde.docs"] = "table<string, table>",
+  ["sonde.isatty"] = "boolean",
+  ["sonde.signal"] = "string?",
+  ["help"] = {},
+  ["Run:gen"] = "Generator",
+}
+
+-- Param types: by scope (a module or class: its entries' params of that
+-- name), then by entry (overriding the scope). Options tables stay `table`.
+M.params = {
+  Tensor = { other = "Tensor|number", keepdim = "boolean", k = "integer", n = "integer",
+    b = "Tensor", y = "Tensor", B = "Tensor", src = "Tensor", mask = "Tensor",
+    d1 = "integer", d2 = "integer", start = "integer", length = "integer", dtype = "string" },
+  tensor = { t = "Tensor", A = "Tensor", B = "Tensor", x = "Tensor", y = "Tensor", path = "string",
+    steps = "integer" },
+  ["tensor.add"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.sub"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.mul"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.div"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.pow"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.eq"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.ne"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.lt"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.le"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.gt"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.ge"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.maximum"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.minimum"] = { a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.where"] = { cond = "Tensor", a = "Tensor|number", b = "Tensor|number" },
+  ["tensor.matmul"] = { a = "Tensor", b = "Tensor" },
+  ["tensor.mm"] = { a = "Tensor", b = "Tensor" },
+  ["tensor.bmm"] = { a = "Tensor", b = "Tensor" },
+  ["tensor.mv"] = { a = "Tensor" },
+  ["tensor.cdist"] = { a = "Tensor", b = "Tensor" },
+  ["tensor.cat"] = { tensors = "Tensor[]", dim = "integer" },
+  ["tensor.stack"] = { tensors = "Tensor[]", dim = "integer" },
+  ["tensor.generator"] = { seed = "integer", stream = "integer" },
+  ["tensor.manual_seed"] = { n = "integer" },
+  ["tensor.set_num_threads"] = { n = "integer" },
+  ["tensor.randperm"] = { n = "integer" },
+  ["tensor.eye"] = { n = "integer", m = "integer" },
+  ["tensor.is_tensor"] = { x = "any" },
+  ["tensor.from"] = { bytes = "string", dtype = "string", shape = "integer[]" },
+  ["tensor.save"] = { t_or_table = "Tensor|table<string, Tensor>" },
+  ["nn.functional"] = { x = "Tensor" },
+  ["nn.save"] = { path = "string", model = "Module" },
+  ["nn.load"] = { path = "string", model = "Module" },
+  ["nn.evaluate"] = { model = "Module" },
+  ["nn.fit"] = { model = "Module" },
+  ["nn.Linear"] = { ["in"] = "integer", out = "integer" },
+  ["nn.Conv2d"] = { ["in"] = "integer", out = "integer" },
+  ["nn.Embedding"] = { n = "integer", dim = "integer" },
+  ["nn.BatchNorm1d"] = { n = "integer" },
+  ["nn.BatchNorm2d"] = { n = "integer" },
+  Module = { path = "string", name = "string", t = "Tensor", x = "Tensor", sd = "table<string, Tensor>" },
+  optim = { opt = "Optimizer" },
+  probe = { X = "Tensor" },
+  Probe = { X = "Tensor", X_pos = "Tensor", X_neg = "Tensor" },
+  detect = { train = "Tensor", X = "Tensor", logits = "Tensor", evidence = "Tensor", path = "string" },
+  Detector = { X = "Tensor", path = "string" },
+  data = { path = "string" },
+  image = { t = "Tensor", path = "string" },
+  Figure = { path = "string" },
+  Canvas = { path = "string", s = "string" },
+  Run = { name = "string" },
+  Generator = { state = "GeneratorState" },
+  attack = { x = "Tensor", X = "Tensor" },
+  unlearn = { model = "Module" },
+  ["recipe.json_decode"] = { s = "string" },
+  ["data.sha256"] = { s = "string" },
+}
+
+-- ---@operator lines of classes: arithmetic on tensors gives tensors.
+M.operators = {
+  Tensor = { "add(Tensor|number): Tensor", "sub(Tensor|number): Tensor", "mul(Tensor|number): Tensor",
+    "div(Tensor|number): Tensor", "mod(Tensor|number): Tensor", "pow(Tensor|number): Tensor",
+    "unm: Tensor", "len: integer" },
+}
+
+-- ---@overload lines of module functions with alternative signatures.
+M.overloads = {
+  ["nn.Module"] = { "fun(fields: table): Module" },
+}
+
+return M
