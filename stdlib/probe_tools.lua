@@ -1,7 +1,9 @@
 -- probe_tools.lua: part of the `probe` module (see probe.lua): what to do
--- with probes beyond fitting one. mil (a multiple-instance probe in the
--- spirit of sAwMIL), conformal (split-conformal prediction sets, with the
--- true / false / neither reading of a binary probe), layers (k-fold accuracy
+-- with probes beyond fitting one. svm and mil (the SVM and the
+-- multiple-instance SVMs of the sawmil package: instance SVM, NSK, sMIL,
+-- sAwMIL, on sonde's own SMO solver), conformal (split-conformal
+-- prediction sets, with the true / false / neither reading of a binary
+-- probe), layers (k-fold accuracy
 -- of a probe on each layer, and plot_layers), stability (refit after a
 -- label change: flips and the angle between the two boundaries) and
 -- rank_features (mutual information, OutRank's cardinality-corrected form,
@@ -62,8 +64,109 @@ local function list_of(v)
 end
 
 -- ---------------------------------------------------------------------------
--- probe.mil: multiple-instance probe
+-- probe.svm and probe.mil: SVMs solved by the SMO of runtime/ml/svm.c
+-- (probe.kernels.svm_fit), and the multiple-instance SVMs of the sawmil
+-- package (Savcisens & Eliassi-Rad 2025): instance SVM, NSK, sMIL, sAwMIL.
 -- ---------------------------------------------------------------------------
+
+local K = require "probe.kernels"
+
+local function rbf(A, B, gamma) return (tensor.cdist(A, B, { squared = true }) * -gamma):exp() end
+
+-- solver options from opts; gamma "scale" is scikit-learn's 1 / (d Var(X))
+local function kernel_opts(fn, opts, X)
+  local kernel = opts.kernel or "linear"
+  if kernel ~= "linear" and kernel ~= "rbf" then
+    argerr(fn, 3, "kernel must be 'linear' or 'rbf', got '" .. tostring(kernel) .. "'")
+  end
+  local gamma = opts.gamma or "scale"
+  if gamma == "scale" then
+    local v = X:var({ correction = 0 }):item()
+    gamma = v > 0 and 1 / (X:size(2) * v) or 1
+  elseif type(gamma) ~= "number" or gamma <= 0 then
+    argerr(fn, 3, "gamma must be a number > 0 or 'scale'")
+  end
+  local C = opts.C or 1.0
+  if type(C) ~= "number" or C <= 0 then argerr(fn, 3, "C must be a number > 0") end
+  return { kernel = kernel, gamma = gamma, C = C, eps = opts.tol or 1e-3, max_iter = opts.max_iter, cache_mb = opts.cache_mb }
+end
+
+-- an instance scorer f(x) = w.x + b (linear) or sum_u c_u k(x, u) + b (rbf)
+local function raw_scores(m, X)
+  if m.coef then return X:mv(m.coef) + m.intercept end
+  return rbf(X, m.U, m.gamma):mv(m.dual) + m.intercept
+end
+
+local function scorer(ko, w, b, alpha, info, Xi, c)
+  local m = { kernel = ko.kernel, gamma = ko.kernel == "rbf" and ko.gamma or nil, intercept = b, alpha = alpha,
+              n_iter = info.n_iter, converged = info.converged, objective = info.obj, n_sv = info.n_sv }
+  if w then m.coef = w
+  else
+    local nz = c:ne(0):nonzero():view(-1)
+    m.U, m.dual = Xi:index_select(1, nz), c:index_select(1, nz)
+  end
+  return m
+end
+
+-- the SVM on the rows of X (f64) with targets t (+-1), boxes C, margins p
+local function svm_rows(X, t, C, p, ko)
+  local alpha, w, info = K.svm_fit(X, t, C, p, ko)
+  return scorer(ko, w, info.b, alpha, info, X, alpha * t)
+end
+
+-- the SVM on points that are means of instance rows: point pt[i] holds row
+-- i of Xi. The linear kernel of two means is the mean of the instances'
+-- kernels, so the rbf case uses that (the mean-embedding kernel S K S').
+local function svm_means(Xi, pt, npts, t, C, p, ko)
+  local N = Xi:size(1)
+  local count = tensor.zeros(npts, { dtype = "f64" }):index_add(1, pt, tensor.ones(N, { dtype = "f64" }))
+  if ko.kernel == "linear" then
+    local P = tensor.zeros(npts, Xi:size(2), { dtype = "f64" }):index_add(1, pt, Xi) / count:view(-1, 1)
+    return svm_rows(P, t, C, p, ko)
+  end
+  local S = tensor.one_hot(pt, npts, { dtype = "f64" }):t() / count:view(-1, 1)   -- [npts, N]
+  local G = S:matmul(rbf(Xi, Xi, ko.gamma)):matmul(S:t()):contiguous()
+  local alpha, _, info = K.svm_fit(G, t, C, p, { kernel = "precomputed", eps = ko.eps, max_iter = ko.max_iter, cache_mb = ko.cache_mb })
+  return scorer(ko, nil, info.b, alpha, info, Xi, S:t():mv(alpha * t))
+end
+
+local Svm = {}
+Svm.__index = Svm
+
+function Svm:decision_function(X)
+  return raw_scores(self, matrix("svm:decision_function", 1, X, "X"):to("f64"))
+end
+function Svm:predict(X)
+  local s = self:decision_function(X)
+  return tensor.where(s:ge(0), self.classes[2], self.classes[1]):to("i64")
+end
+function Svm:score(X, y)
+  local p = self:predict(X)
+  return p:eq(labels("svm:score", 2, y, p:numel(), "labels")):to("f64"):mean():item()
+end
+local function direction(self, fn)
+  if not self.coef then error(fn .. ": a direction needs kernel='linear'", 2) end
+  return self.coef / self.coef:norm():item()
+end
+function Svm:direction() return direction(self, "svm:direction") end
+
+function M.svm(X, y, opts)
+  opts = opts or {}
+  local fn = "svm"
+  X = matrix(fn, 1, X, "X"):to("f64")
+  local yl = labels(fn, 2, y, X:size(1), "labels"):tolist()
+  local seen, classes = {}, {}
+  for _, v in ipairs(yl) do if not seen[v] then seen[v] = true; classes[#classes + 1] = v end end
+  if #classes ~= 2 then argerr(fn, 2, string.format("labels must hold exactly 2 classes, got %d", #classes)) end
+  table.sort(classes)
+  local t = {}
+  for i, v in ipairs(yl) do t[i] = v == classes[2] and 1 or -1 end
+  local ko = kernel_opts(fn, opts, X)
+  local m = svm_rows(X, tensor.new(t, { dtype = "f64" }), ko.C, nil, ko)
+  m.classes, m.C = classes, ko.C
+  m.support = m.alpha:gt(0):nonzero():view(-1)
+  return setmetatable(m, Svm)
+end
 
 -- bag b holds instance rows first[b] .. last[b]
 local function bag_ranges(fn, X, offsets, B)
@@ -101,43 +204,25 @@ local function unpack_bags(fn, bags, nbags)
   return X, first, last
 end
 
--- minimise l2/2 |w|^2 + sum_i c_i softplus(m_i - t_i (x_i.w + b)) by L-BFGS
--- (t = +-1 targets, m margins, c weights); returns w [d], b
-local function fit_linear(X, t, m, c, l2, max_iter)
-  local d = X:size(2)
-  local theta = tensor.zeros(d + 1, { dtype = "f64" }):requires_grad()
-  local opt = optim.LBFGS({ theta }, { max_iter = max_iter, history_size = 20, line_search_fn = "strong_wolfe" })
-  opt:step(function()
-    local th = theta:detach()
-    local w, b = th:narrow(1, 1, d), th[d + 1]:item()
-    local z = X:mv(w) + b
-    local u = m - t * z
-    local f = (c * u:softplus()):sum():item() + l2 / 2 * w:dot(w):item()
-    local g = -(c * t * u:sigmoid())                    -- d loss / d z
-    local gw = X:t():mv(g) + w * l2
-    theta.grad = tensor.cat({ gw, g:sum():view(1) })
-    return f
-  end)
-  local th = theta:detach()
-  return th:narrow(1, 1, d):clone(), th[d + 1]:item()
-end
-
 local Mil = {}
 Mil.__index = Mil
 
 function Mil:score_instances(X)
-  X = matrix("mil:score_instances", 1, X, "X"):to("f64")
-  return ((X - self.mean) / self.scale):mv(self.w) + self.b
+  return raw_scores(self, matrix("mil:score_instances", 1, X, "X"):to("f64"))
 end
 
+-- a bag's score: the max of its instances' scores (svm, sawmil) or their
+-- mean, which is the score of the bag's mean embedding (nsk, smil)
 function Mil:decision_function(bags)
   local X, first, last = unpack_bags("mil:decision_function", bags)
   local s = self:score_instances(X):tolist()
   local out = {}
   for b = 1, #first do
-    local v = -math.huge
-    for i = first[b], last[b] do v = math.max(v, s[i]) end
-    out[b] = v
+    local v = self.aggregate == "max" and -math.huge or 0
+    for i = first[b], last[b] do
+      if self.aggregate == "max" then v = math.max(v, s[i]) else v = v + s[i] end
+    end
+    out[b] = self.aggregate == "max" and v or v / (last[b] - first[b] + 1)
   end
   return tensor.new(out, { dtype = "f64" })
 end
@@ -148,10 +233,47 @@ function Mil:score(bags, y)
   local p = self:predict(bags)
   return p:eq(labels("mil:score", 2, y, p:numel(), "labels")):to("f64"):mean():item()
 end
-function Mil:direction()
-  local v = self.coef
-  return v / v:norm():item()
+function Mil:direction() return direction(self, "mil:direction") end
+
+-- numpy's round (half to even)
+local function round_even(x)
+  local f = math.floor(x)
+  if x - f ~= 0.5 then return math.floor(x + 0.5) end
+  return f % 2 == 0 and f or f + 1
 end
+
+-- sAwMIL's choice of positives among the instances of positive bags: the
+-- scores at or above their (1 - eta) quantile (numpy's linear rule) and
+-- inside the mask; when fewer than max(1, floor(min_pos_ratio m)), the top
+-- min(m, max(that, round(eta m))) by score instead (ties: lower index)
+local function select_positives(s, inmask, eta, min_pos)
+  local m = #s
+  eta = math.min(math.max(eta, 1e-9), 1)
+  local sorted = {}
+  for i = 1, m do sorted[i] = s[i] end
+  table.sort(sorted)
+  local h = (m - 1) * (1 - eta) + 1
+  local lo = math.floor(h)
+  local q = sorted[lo] + (h - lo) * (sorted[math.min(lo + 1, m)] - sorted[lo])
+  local chosen, n = {}, 0
+  for i = 1, m do
+    chosen[i] = s[i] >= q and inmask[i]
+    if chosen[i] then n = n + 1 end
+  end
+  local need = math.max(1, math.floor(min_pos * m))
+  if n < need then
+    local k = math.min(m, math.max(need, round_even(eta * m)))
+    local order = {}
+    for i = 1, m do order[i] = i end
+    table.sort(order, function(a, b) if s[a] ~= s[b] then return s[a] > s[b] end return a < b end)
+    for i = 1, m do chosen[i] = false end
+    for j = 1, k do chosen[order[j]] = true end
+    n = k
+  end
+  return chosen, n, q
+end
+
+local methods = { sawmil = true, smil = true, nsk = true, svm = true }
 
 function M.mil(bags, y, opts)
   opts = opts or {}
@@ -160,82 +282,97 @@ function M.mil(bags, y, opts)
   local B = tensor.is_tensor(y) and y:numel() or #y
   local X, first, last = unpack_bags(fn, bags, B)
   y = labels(fn, 2, y, B, "labels"):tolist()
-  local N, d = X:size(1), X:size(2)
-  local eta, min_pos = opts.eta or 0.1, opts.min_pos_ratio or 0.05
-  local l2, max_iter = opts.l2 or 1e-2, opts.max_iter or 200
-  local mask = opts.mask and opts.mask:to("bool"):tolist()
-  -- standardise the instances (undone in coef / intercept)
-  local Xf = X:to("f64")
-  local mean = Xf:mean(1)
-  local scale = Xf:std(1, false, { correction = 0 })
-  scale = tensor.where(scale:gt(1e-12), scale, 1)
-  local Z = (Xf - mean) / scale
-  -- stage 1, sMIL (Bunescu & Mooney 2007) with a logistic loss: every
-  -- instance of a negative bag is a negative with margin 1; each positive
-  -- bag's mean instance is a positive with margin (2 - |B|) / |B|
-  local neg, pos_bags, pos_inst = {}, {}, {}
+  local method = opts.method or "sawmil"
+  if not methods[method] then
+    argerr(fn, 3, "method must be 'sawmil', 'smil', 'nsk' or 'svm', got '" .. tostring(method) .. "'")
+  end
+  local N = X:size(1)
+  local mask
+  if opts.mask ~= nil then
+    if not tensor.is_tensor(opts.mask) or opts.mask:numel() ~= N then
+      argerr(fn, 3, string.format("mask must be a tensor of %d entries (one per instance)", N))
+    end
+    mask = opts.mask:view(-1):to("bool"):tolist()
+  end
+  local scale_C = opts.scale_C ~= false
+  X = X:to("f64")
+  local ko = kernel_opts(fn, opts, X)
+  local C = ko.C
+  -- rows of negative bags, rows of positive bags, the bag of each row
+  local neg, pos, bag_of = {}, {}, {}
+  local npos_bags = 0
   for b = 1, B do
     if y[b] ~= 0 and y[b] ~= 1 then argerr(fn, 2, "bag labels must be 0 or 1") end
-    if y[b] == 1 then
-      pos_bags[#pos_bags + 1] = b
-      for i = first[b], last[b] do pos_inst[#pos_inst + 1] = i end
-    else
-      for i = first[b], last[b] do neg[#neg + 1] = i end
+    if y[b] == 1 then npos_bags = npos_bags + 1 end
+    for i = first[b], last[b] do
+      if y[b] == 1 then pos[#pos + 1] = i else neg[#neg + 1] = i end
+      bag_of[i] = b
     end
   end
-  if #neg == 0 or #pos_bags == 0 then argerr(fn, 2, "need both positive and negative bags") end
-  local means, marg = {}, {}
-  for k, b in ipairs(pos_bags) do
-    local nb = last[b] - first[b] + 1
-    means[k] = Z:narrow(1, first[b], nb):mean(1, true)
-    marg[k] = (2 - nb) / nb
+  if #neg == 0 or npos_bags == 0 then argerr(fn, 2, "need both positive and negative bags") end
+  local self = { method = method, classes = { 0, 1 }, C = C, scale_C = scale_C }
+  local function f64(list) return tensor.new(list, { dtype = "f64" }) end
+
+  if method == "svm" then
+    -- instance SVM: every instance takes its bag's label; box C
+    local t = {}
+    for i = 1, N do t[i] = y[bag_of[i]] == 1 and 1 or -1 end
+    self.fit = svm_rows(X, f64(t), C, nil, ko)
+    self.aggregate = "max"
+  elseif method == "nsk" then
+    -- NSK: an SVM on the bags' mean embeddings; box C / B when scale_C
+    local pt, t = {}, {}
+    for i = 1, N do pt[i] = bag_of[i] end
+    for b = 1, B do t[b] = y[b] == 1 and 1 or -1 end
+    self.fit = svm_means(X, tensor.new(pt), B, f64(t), scale_C and C / B or C, nil, ko)
+    self.aggregate = "mean"
+  else
+    -- sMIL (Bunescu & Mooney 2007): each negative instance is a point with
+    -- margin 1 and box C / S_n; each positive bag's mean a point with margin
+    -- (2 - |B|) / |B| and box C / B_p (scale_C)
+    local S_n, B_p = #neg, npos_bags
+    local rows, pt, t, p, Cv = {}, {}, {}, {}, {}
+    local iC, bC = scale_C and C / S_n or C, scale_C and C / B_p or C
+    local sawmil_sign = opts.bag_margin == "sawmil"
+    if opts.bag_margin ~= nil and opts.bag_margin ~= "sawmil" and opts.bag_margin ~= "bunescu" then
+      argerr(fn, 3, "bag_margin must be 'bunescu' or 'sawmil'")
+    end
+    for k, i in ipairs(neg) do rows[k], pt[k], t[k], p[k], Cv[k] = i, k, -1, 1, iC end
+    local j = S_n
+    for b = 1, B do
+      if y[b] == 1 then
+        j = j + 1
+        local nb = last[b] - first[b] + 1
+        t[j], p[j], Cv[j] = 1, sawmil_sign and (nb - 2) / nb or (2 - nb) / nb, bC
+        for i = first[b], last[b] do rows[#rows + 1] = i; pt[#pt + 1] = j end
+      end
+    end
+    local Xi = X:index_select(1, tensor.new(rows))
+    self.fit = svm_means(Xi, tensor.new(pt), j, f64(t), f64(Cv), f64(p), ko)
+    self.aggregate = "mean"
+    if method == "sawmil" then
+      -- rank the instances of positive bags by the sMIL score; the chosen
+      -- become positives of an instance SVM (box C) against all the rest
+      local stage1 = self.fit
+      local Xpos = X:index_select(1, tensor.new(pos))
+      local s = raw_scores(stage1, Xpos):tolist()
+      local inmask = {}
+      for k, i in ipairs(pos) do inmask[k] = not mask or mask[i] end
+      local chosen, n, q = select_positives(s, inmask, opts.eta or 0.1, opts.min_pos_ratio or 0.05)
+      local t2 = {}
+      for k = 1, S_n do t2[k] = -1 end
+      for k = 1, #pos do t2[S_n + k] = chosen[k] and 1 or -1 end
+      local X2 = tensor.cat({ X:index_select(1, tensor.new(neg)), Xpos }, 1)
+      self.fit = svm_rows(X2, f64(t2), C, nil, ko)
+      self.stage1, self.cutoff, self.n_selected = stage1, q, n
+      local sel = {}
+      for k, i in ipairs(pos) do if chosen[k] then sel[#sel + 1] = i end end
+      self.selected = tensor.new(sel, { dtype = "i64" })
+      self.aggregate = "max"
+    end
   end
-  local S_n, B_p = #neg, #pos_bags
-  local Zneg = Z:index_select(1, tensor.new(neg))
-  local X1 = tensor.cat({ Zneg, tensor.cat(means, 1) }, 1)
-  local t1 = tensor.cat({ tensor.full({ S_n }, -1, { dtype = "f64" }), tensor.ones(B_p, { dtype = "f64" }) })
-  local m1 = tensor.cat({ tensor.ones(S_n, { dtype = "f64" }), tensor.new(marg, { dtype = "f64" }) })
-  local c1 = tensor.cat({ tensor.full({ S_n }, 1 / S_n, { dtype = "f64" }), tensor.full({ B_p }, 1 / B_p, { dtype = "f64" }) })
-  local w1, b1 = fit_linear(X1, t1, m1, c1, l2, max_iter)
-  -- rank positive bags' instances; the top eta quantile (inside the mask)
-  -- become positives, at least min_pos_ratio of them; the rest negatives
-  local Zpos = Z:index_select(1, tensor.new(pos_inst))
-  local s = (Zpos:mv(w1) + b1):tolist()
-  local sorted = {}
-  for i = 1, #s do sorted[i] = s[i] end
-  table.sort(sorted)
-  local h = (#s - 1) * (1 - eta) + 1                 -- numpy's linear quantile
-  local lo = math.floor(h)
-  local q = sorted[lo] + (h - lo) * ((sorted[math.min(lo + 1, #s)]) - sorted[lo])
-  local chosen, nchosen = {}, 0
-  for i = 1, #s do
-    chosen[i] = s[i] >= q and (not mask or mask[pos_inst[i]])
-    if chosen[i] then nchosen = nchosen + 1 end
-  end
-  local need = math.max(1, math.floor(min_pos * #s))
-  if nchosen < need then
-    local k = math.min(#s, math.max(need, math.floor(eta * #s + 0.5)))
-    local order = {}
-    for i = 1, #s do order[i] = i end
-    table.sort(order, function(a, b) if s[a] ~= s[b] then return s[a] > s[b] end return a < b end)
-    for i = 1, #s do chosen[i] = false end
-    for j = 1, k do chosen[order[j]] = true end
-    nchosen = k
-  end
-  -- stage 2: instance-level logistic probe, classes balanced
-  local t2 = {}
-  for i = 1, #s do t2[i] = chosen[i] and 1 or -1 end
-  local npos2 = nchosen
-  local nneg2 = S_n + #s - nchosen
-  local tt = tensor.cat({ tensor.full({ S_n }, -1, { dtype = "f64" }), tensor.new(t2, { dtype = "f64" }) })
-  local c2 = tt:gt(0):to("f64") * (1 / (2 * npos2)) + tt:lt(0):to("f64") * (1 / (2 * nneg2))
-  local w2, b2 = fit_linear(tensor.cat({ Zneg, Zpos }, 1), tt, tensor.zeros(tt:numel(), { dtype = "f64" }), c2, l2, max_iter)
-  local self = setmetatable({ w = w2, b = b2, mean = mean, scale = scale, cutoff = q, n_selected = nchosen,
-                              classes = { 0, 1 } }, Mil)
-  self.coef = w2 / scale                               -- in the units of the raw instances
-  self.intercept = b2 - self.coef:dot(mean):item()
-  self.stage1 = { coef = w1 / scale, intercept = b1 - (w1 / scale):dot(mean):item() }
-  return self
+  for _, k in ipairs { "kernel", "gamma", "coef", "intercept", "U", "dual", "n_iter", "converged" } do self[k] = self.fit[k] end
+  return setmetatable(self, Mil)
 end
 
 -- ---------------------------------------------------------------------------
@@ -582,8 +719,10 @@ function M.rank_features(X, y, opts)
 end
 
 for _, d in ipairs {
-  { "mil", "probe.mil({X, offsets}, labels, {eta=0.1, min_pos_ratio=0.05, l2=1e-2, mask=, max_iter=200})",
-    "multiple-instance probe in the spirit of sAwMIL: sMIL stage (logistic loss) ranks positive bags' instances, the top eta become positives of an instance probe; a bag scores the max of its instances" },
+  { "mil", "probe.mil({X, offsets}, labels, {method='sawmil'|'smil'|'nsk'|'svm', C=1.0, scale_C=true, kernel='linear'|'rbf', gamma='scale', eta=0.1, min_pos_ratio=0.05, mask=, bag_margin='bunescu', tol=1e-3})",
+    "multiple-instance SVMs of the sawmil package (defaults as sawmil 0.2), solved by sonde's SMO: sAwMIL = sMIL ranks positive bags' instances, the top eta become positives of an instance SVM; bags score the max (svm, sawmil) or mean (nsk, smil) of instance scores" },
+  { "svm", "probe.svm(X, labels, {C=1.0, kernel='linear'|'rbf', gamma='scale', tol=1e-3, max_iter=, cache_mb=100})",
+    "C-SVM by SMO with LIBSVM's working-set selection (= sklearn SVC, tol 1e-3): :decision_function, :predict, :score, :direction; fields coef, intercept, alpha, support (1-based)" },
   { "conformal", "probe.conformal(p, Xcal, ycal, {alpha=0.1, score='lac'|'aps', randomized=false, seed=})",
     "split-conformal sets with coverage >= 1 - alpha: threshold = the ceil((n+1)(1-alpha))-th smallest calibration score; :predict_set, :coverage, :three_way" },
   { "layers", "probe.layers(features_by_layer, y, {folds=5, probe='logistic', probe_opts=, seed=0})",
@@ -595,9 +734,16 @@ for _, d in ipairs {
     "feature scores (nats for MI; OutRank's cardinality-corrected MI; mean accuracy drop when permuted) and the order, best first (ties: lower index)" },
 } do sonde.doc("probe." .. d[1], d[2], d[3]) end
 for _, d in ipairs {
-  { "Mil:decision_function", "m:decision_function({X, offsets})", "each bag's score: the max of its instances' scores" },
+  { "Mil:decision_function", "m:decision_function({X, offsets})", "each bag's score: the max of its instances' scores (svm, sawmil) or their mean = the score of the bag's mean (nsk, smil)" },
   { "Mil:predict", "m:predict({X, offsets})", "1 for bags scoring >= 0, else 0" },
   { "Mil:score_instances", "m:score_instances(X)", "the instance probe's score of each row" },
+  { "Mil:predict_proba", "m:predict_proba({X, offsets})", "the sigmoid of each bag's score (a squashing, not a calibrated probability)" },
+  { "Mil:score", "m:score({X, offsets}, labels)", "bag accuracy of m:predict" },
+  { "Mil:direction", "m:direction()", "the unit weight vector of the instance scorer (linear kernel)" },
+  { "Svm:decision_function", "s:decision_function(X)", "f(x) = w.x + b (linear) or sum_i alpha_i y_i k(x_i, x) + b; > 0 means the larger class label" },
+  { "Svm:predict", "s:predict(X)", "the class label (s.classes[2] where f(x) >= 0, else s.classes[1])" },
+  { "Svm:score", "s:score(X, labels)", "accuracy of s:predict" },
+  { "Svm:direction", "s:direction()", "w / |w| (linear kernel)" },
   { "Conformal:predict_set", "cp:predict_set(X)", "the prediction sets (bool [n,K], column j = cp.classes[j]) and their sizes" },
   { "Conformal:coverage", "cp:coverage(X, y)", "{coverage, size, singleton, empty}: the share of y in its set, mean set size, ..." },
   { "Conformal:three_way", "cp:three_way(X, {true_class=classes[2]})",

@@ -1,8 +1,8 @@
--- test_probe_tools.lua: probe.mil, conformal, layers, plot_layers,
--- stability and rank_features: conformal coverage on held-out data for
--- several alphas and both scores, the exact finite-sample quantile, the
--- three-way reading, per-layer CV, flips and angles, MI by hand and
--- OutRank's cardinality correction, MIL on synthetic bags, errors.
+-- test_probe_tools.lua: probe.conformal, layers, plot_layers, stability
+-- and rank_features (probe.mil and probe.svm: test_mil.lua): conformal
+-- coverage on held-out data for several alphas and both scores, the exact
+-- finite-sample quantile, the three-way reading, per-layer CV, flips and
+-- angles, MI by hand and OutRank's cardinality correction, errors.
 local T = require "testlib"
 
 local fit = probe.logistic
@@ -204,93 +204,6 @@ T.test("rank_features: permutation importance with a probe", function()
   T.eq(sd:numel(), 4)
   local s2 = probe.rank_features(X, y, { method = "permutation", probe = fitname, seed = 2 })
   T.eq(s2:tolist(), s:tolist())
-end)
-
--- bags in the spirit of sawmil's generate_dummy_bags: positive bags hold a
--- few instances from the positive mixture among negative-like distractors
-local function bags(B, seed)
-  local g = tensor.generator(seed)
-  local Xs, offs, ys, witness, row = {}, {}, {}, {}, 1
-  for b = 1, B do
-    local m = 4 + tensor.randint(0, 9, 1, { gen = g })[1]:item()
-    local X = tensor.randn(m, 6, { gen = g, dtype = "f64" })
-    local pos = tensor.rand(1, { gen = g })[1]:item() < 0.5
-    local w = {}
-    for i = 1, m do w[i] = false end
-    if pos then
-      local k = math.max(1, math.floor(m * 0.3))
-      for i = 1, k do X[{ i, 1 }] = X[{ i, 1 }]:item() + 2.5; X[{ i, 2 }] = X[{ i, 2 }]:item() + 1.5; w[i] = true end
-    end
-    Xs[#Xs + 1] = X; offs[b] = row; row = row + m; ys[b] = pos and 1 or 0
-    for i = 1, m do witness[#witness + 1] = w[i] end
-  end
-  return { tensor.cat(Xs, 1), tensor.new(offs) }, tensor.new(ys), tensor.new(witness)
-end
-
-T.test("mil: bag accuracy on new bags, witnesses score highest, direction", function()
-  local tr, ytr = bags(300, 1)
-  local te, yte, wit = bags(200, 2)
-  local m = probe.mil(tr, ytr)
-  local acc = m:score(te, yte)
-  T.ok(acc > 0.85, "bag accuracy " .. acc)
-  local s = m:score_instances(te[1])
-  local auc = select(3, plot.roc_curve(s, wit))
-  T.ok(auc > 0.9, "instance AUROC of the witnesses " .. auc)
-  local d = m:direction()
-  T.near(d:norm():item(), 1, 1e-12)
-  T.ok(d[1]:item() > 0.6, "direction along the witness shift")
-  T.eq(m:predict(te):numel(), 200)
-  -- offsets with the end N+1 give the same fit
-  local o = tr[2]:tolist(); o[#o + 1] = tr[1]:size(1) + 1
-  local m2 = probe.mil({ tr[1], o }, ytr)
-  T.eq(m2.coef:tolist(), m.coef:tolist())
-  -- bag probabilities are the sigmoid of the bag scores
-  T.near(m:predict_proba(te)[1]:item(), 1 / (1 + math.exp(-m:decision_function(te)[1]:item())), 1e-12)
-end)
-
-T.test("mil: one witness per positive bag: beats a mean-embedding probe and a naive instance probe", function()
-  -- bags of 4..12 instances in 10-d; a positive bag has exactly one witness
-  local function one_witness(B, seed)
-    local g = tensor.generator(seed)
-    local Xs, offs, ys, row = {}, {}, {}, 1
-    for b = 1, B do
-      local m = 4 + tensor.randint(0, 9, 1, { gen = g })[1]:item()
-      local X = tensor.randn(m, 10, { gen = g, dtype = "f64" })
-      local pos = tensor.rand(1, { gen = g })[1]:item() < 0.5
-      if pos then X[{ 1, 1 }] = X[{ 1, 1 }]:item() + 3 end
-      Xs[#Xs + 1] = X; offs[b] = row; row = row + m; ys[b] = pos and 1 or 0
-    end
-    offs[B + 1] = row
-    return tensor.cat(Xs, 1), offs, tensor.new(ys)
-  end
-  local function per_bag(X, o, f)   -- f(rows of a bag) for each bag
-    local out = {}
-    for b = 1, #o - 1 do out[b] = f(X:narrow(1, o[b], o[b + 1] - o[b])) end
-    return out
-  end
-  local X, o, y = one_witness(300, 1)
-  local Xt, ot, yt = one_witness(300, 101)
-  local auc = function(s) return select(3, plot.roc_curve(s, yt)) end
-  local mil = auc(probe.mil({ X, o }, y):decision_function({ Xt, ot }))
-  local mean = function(B) return B:mean(1, true) end
-  local nsk = probe.logistic(tensor.cat(per_bag(X, o, mean)), y, { l2 = 1e-2 })
-  local emb = auc(nsk:decision_function(tensor.cat(per_bag(Xt, ot, mean))))
-  local yi = {}
-  for b = 1, #o - 1 do for i = o[b], o[b + 1] - 1 do yi[i] = y[b]:item() end end
-  local naive = probe.logistic(X, tensor.new(yi), { l2 = 1e-2 })
-  local inst = auc(per_bag(Xt, ot, function(B) return naive:decision_function(B):max():item() end))
-  T.ok(mil > emb + 0.1, string.format("MIL %.4f vs mean embedding %.4f", mil, emb))
-  T.ok(mil > inst, string.format("MIL %.4f vs naive instance probe %.4f", mil, inst))
-end)
-
-T.test("mil: argument errors", function()
-  local X = tensor.randn(6, 2)
-  T.raises(function() probe.mil({ X, { 1, 3 } }, { 1, 0, 1 }) end, "2 offsets for 3 bags")
-  T.raises(function() probe.mil({ X, { 2, 4 } }, { 1, 0 }) end, "offsets must start at 1")
-  T.raises(function() probe.mil({ X, { 1, 1, 4 } }, { 1, 0, 1 }) end, "bag 1 is empty")
-  T.raises(function() probe.mil({ X, { 1, 4 } }, { 1, 1 }) end, "both positive and negative")
-  T.raises(function() probe.mil({ X, { 1, 4 } }, { 1, 2 }) end, "must be 0 or 1")
-  T.raises(function() probe.mil(X, { 1, 0 }) end, "bags must be a table")
 end)
 
 T.done()
