@@ -2,7 +2,9 @@
    PyTorch's count_include_pad and ceil_mode rules) and adaptive average,
    forward and backward. Every (sample, channel) plane is independent, so
    planes are split over threads and each is written by one thread only:
-   deterministic without atomics. */
+   deterministic without atomics. Tiled windows (kernel = stride, no
+   padding or dilation, all inside: 2x2 pooling) take loops without the
+   clipping, visiting the same elements in the same order: the same bits. */
 #include "nn_impl.h"
 #include "parallel.h"
 #include <math.h>
@@ -65,6 +67,15 @@ static sd_tensor *like(const sd_tensor *x, int64_t oh, int64_t ow, bool zero) {
   return zero ? sd_zeros(x->dtype, x->ndim, shape) : sd_empty(x->dtype, x->ndim, shape);
 }
 
+/* Windows that tile the input: kernel = stride, no padding or dilation,
+   every window inside. */
+static bool tiled(const job *j) {
+  const sd_pool2d_args *a = &j->a;
+  return a->kernel[0] == a->stride[0] && a->kernel[1] == a->stride[1] && a->padding[0] == 0 &&
+         a->padding[1] == 0 && a->dilation[0] == 1 && a->dilation[1] == 1 &&
+         j->oh * a->kernel[0] <= j->h && j->ow * a->kernel[1] <= j->w;
+}
+
 static int64_t grain(const job *j) {
   int64_t w = j->oh * j->ow * j->a.kernel[0] * j->a.kernel[1] + j->h * j->w;
   return w >= 16384 ? 1 : 16384 / (w + 1) + 1;
@@ -123,10 +134,42 @@ SD_INLINE void max_plane(const job *j, int64_t p, bool d) {
   }
 }
 
+/* max_plane for tiled windows: each window's rows, left to right, from
+   its first element (what max_plane's first step from -inf gives), the
+   row's outputs side by side in blocks of 256. */
+SD_INLINE void max_plane_tiled(const job *j, int64_t p, bool d) {
+  int64_t k0 = j->a.kernel[0], k1 = j->a.kernel[1], w = j->w;
+  const char *x = j->x + p * j->h * w * (d ? 8 : 4);
+  char *out = j->out + p * j->oh * j->ow * (d ? 8 : 4);
+  int64_t *idx = j->idx ? j->idx + p * j->oh * j->ow : NULL;
+  double m[256];
+  int64_t mi[256];
+  for (int64_t oi = 0; oi < j->oh; oi++)
+    for (int64_t b0 = 0; b0 < j->ow; b0 += 256) {
+      int64_t nb = j->ow - b0 < 256 ? j->ow - b0 : 256, base = oi * k0 * w + b0 * k1;
+      for (int64_t k = 0; k < nb; k++) {
+        m[k] = ld(x, base + k * k1, d);
+        mi[k] = base + k * k1;
+      }
+      for (int64_t r = 0; r < k0; r++)
+        for (int64_t c = r ? 0 : 1; c < k1; c++) {
+          int64_t at = base + r * w + c;
+          for (int64_t k = 0; k < nb; k++) max_step(ld(x, at + k * k1, d), at + k * k1, &m[k], &mi[k]);
+        }
+      for (int64_t k = 0; k < nb; k++) {
+        st(out, oi * j->ow + b0 + k, m[k], d);
+        if (idx) idx[oi * j->ow + b0 + k] = mi[k] + 1;
+      }
+    }
+}
+
 static void max_task(int64_t p0, int64_t p1, void *ctx) {
   const job *j = ctx;
+  bool t = tiled(j);
   for (int64_t p = p0; p < p1; p++) {
-    if (j->d) max_plane(j, p, true);
+    if (t && j->d) max_plane_tiled(j, p, true);
+    else if (t) max_plane_tiled(j, p, false);
+    else if (j->d) max_plane(j, p, true);
     else max_plane(j, p, false);
   }
 }
@@ -259,6 +302,32 @@ SD_INLINE void avg_plane(const job *j, int64_t p, bool d, bool back) {
     }
 }
 
+/* avg_plane for tiled windows: the window sums in the same order; the
+   backward writes 0 + v where avg_plane adds v to the zeros. */
+SD_INLINE void avg_plane_tiled(const job *j, int64_t p, bool d, bool back) {
+  size_t es = d ? 8 : 4;
+  int64_t k0 = j->a.kernel[0], k1 = j->a.kernel[1], w = j->w;
+  double div = (double)(k0 * k1);
+  const char *x = back ? NULL : j->x + p * j->h * w * es;
+  char *gx = back ? j->gx + p * j->h * w * es : NULL;
+  const char *g = back ? j->gout + p * j->oh * j->ow * es : NULL;
+  char *out = back ? NULL : j->out + p * j->oh * j->ow * es;
+  for (int64_t oi = 0; oi < j->oh; oi++)
+    for (int64_t oj = 0; oj < j->ow; oj++) {
+      int64_t base = oi * k0 * w + oj * k1;
+      if (back) {
+        double v = 0.0 + ld(g, oi * j->ow + oj, d) / div;
+        for (int64_t r = 0; r < k0; r++)
+          for (int64_t c = 0; c < k1; c++) st(gx, base + r * w + c, v, d);
+      } else {
+        double s = 0;
+        for (int64_t r = 0; r < k0; r++)
+          for (int64_t c = 0; c < k1; c++) s += ld(x, base + r * w + c, d);
+        st(out, oi * j->ow + oj, s / div, d);
+      }
+    }
+}
+
 /* Adaptive windows: [floor(i in / out), ceil((i + 1) in / out)). */
 SD_INLINE void adaptive_plane(const job *j, int64_t p, bool d, bool back) {
   size_t es = d ? 8 : 4;
@@ -294,6 +363,9 @@ static void avg_task(int64_t p0, int64_t p1, void *ctx) {
     if (c->adaptive) {
       if (j->d) adaptive_plane(j, p, true, c->back);
       else adaptive_plane(j, p, false, c->back);
+    } else if (tiled(j)) {
+      if (j->d) avg_plane_tiled(j, p, true, c->back);
+      else avg_plane_tiled(j, p, false, c->back);
     } else {
       if (j->d) avg_plane(j, p, true, c->back);
       else avg_plane(j, p, false, c->back);
