@@ -369,6 +369,9 @@ local function luals_files()
   for _, c in ipairs(class_list) do
     local ops = {}
     for _, o in ipairs(types.operators[c] or {}) do ops[#ops + 1] = "\n---@operator " .. o end
+    for _, f in ipairs(sorted_keys(types.fields[c] or {})) do
+      ops[#ops + 1] = fmt("\n---@field %s %s", f, types.fields[c][f])
+    end
     add("classes", fmt("---sonde's %s objects (methods from the doc registry)\n---@class %s%s\nlocal %s = {}",
       c, c, concat(ops), c))
   end

@@ -167,6 +167,10 @@ local function audit(types)
   for r, fields in pairs(types.records) do
     for f, ty in pairs(fields) do check_type(ty, r .. "." .. f) end
   end
+  for class, fields in pairs(types.fields) do
+    if not known[class] then bad[#bad + 1] = "fields: " .. class .. " is not a class" end
+    for f, ty in pairs(fields) do check_type(ty, class .. "." .. f) end
+  end
   table.sort(bad)
   return bad
 end
@@ -176,7 +180,7 @@ check(#bad == 0, "stdlib/api_types.lua names only documented entries and declare
   (#bad == 0 and "" or (": " .. table.concat(bad, "; ", 1, math.min(#bad, 10)))))
 local broken = { returns = { ["tensor.nope"] = "Tensor", ["tensor.zeros"] = "Tensr" },
   params = { Tensor = { bogus = "Tensor" } }, defaults = {}, patterns = { { "^nope%.", "Module" } },
-  overloads = {}, operators = {}, records = {} }
+  overloads = {}, operators = {}, records = {}, fields = {} }
 check(#audit(broken) == 4, "the audit finds a stale name, an unknown type, a stale param and a dead pattern")
 local conf = recipe.json_decode(read(lib .. "/../config.json"))
 check(conf.settings["Lua.runtime.version"] == "Lua 5.4" and conf.files[1] == "%.sonde$", "config.json: Lua 5.4, *.sonde files")

@@ -183,6 +183,7 @@ local function resolve(name)
   end
   return type(t) == "table" and t[name:match("[^.]+$")] or nil
 end
+local function plot_cairo() return package.loaded["plot.cairo"] end
 local function fn(name, ...)
   return call(name, resolve(name), ...)
 end
@@ -263,6 +264,10 @@ T.test("tensor functions and Tensor methods with explicit types", function()
   local z = (x * 2):sum()
   m(z, "Tensor:grad_fn")
   m(z, "Tensor:backward")
+  for f, ty in pairs(types.fields.Tensor) do
+    T.ok(conforms(x[f], ty), "Tensor field " .. f .. " is " .. ty)
+  end
+  T.ok(is_tensor(x.grad), "x.grad is set")
   m(x, "Tensor:zero_grad")
   m(tensor.ones(2), "Tensor:free")
   local g = tensor.generator(3)
@@ -398,6 +403,7 @@ T.test("plot, image, data, attack, unlearn, recipe, sonde", function()
   local model = nn.Sequential { nn.Linear(3, 2) }
   fn("attack.pgd", model, X, y, { steps = 1 })
   fn("attack.fgsm", model, X, y)
+  fn("attack.pgd", function(v) return model(v) end, X, y, { steps = 1 })
   fn("attack.train_eval", function() return nn.Sequential { nn.Linear(3, 2) } end, X, y, X, y, { epochs = 1 })
   local set = { X = X, y = y }
   fn("unlearn.accuracy", model, set)
@@ -414,7 +420,62 @@ T.test("plot, image, data, attack, unlearn, recipe, sonde", function()
   fn("recipe.sorted_pairs", { b = 1, a = 2 })
   fn("recipe.make_run_dir", tmp)
   fn("sonde.isatty"); fn("sonde.signal"); fn("sonde.docs")
+  local write = io.write
+  io.write = function() end -- help prints
   fn("help", "tensor.zeros")
+  io.write = write
+end)
+
+T.test("figure and canvas methods, kernels, results with fields", function()
+  local s = X:select(2, 1)
+  local fig = plot.line({ 1, 2 })
+  m(fig, "Figure:line", { 1, 2 }); m(fig, "Figure:scatter", { 1, 2 }, { 2, 1 })
+  m(fig, "Figure:roc", s, y01); m(fig, "Figure:pr", s, y01)
+  local cv = plot_cairo().new(20, 10)
+  m(cv, "Canvas:clip"); m(cv, "Canvas:color", 1, 0, 0); m(cv, "Canvas:dash", 2, 2)
+  m(cv, "Canvas:image", tensor.zeros(3, 4, 4, { dtype = "u8" }), 0, 0, 4, 4)
+  m(cv, "Canvas:markers", { 1 }, { 1 }, 2); m(cv, "Canvas:polyline", { 1, 2 }, { 1, 2 })
+  m(cv, "Canvas:rect", 1, 1, 2, 2); m(cv, "Canvas:text", 1, 1, "a"); m(cv, "Canvas:width", 2)
+  m(cv, "Canvas:save", tmp .. "/c.png")
+  local p = probe.logistic(X, y)
+  local cp = probe.conformal(p, X, y)
+  m(cp, "Conformal:coverage", X, y); m(cp, "Conformal:three_way", X)
+  local net = nn.Sequential { nn.Linear(3, 2) }
+  local opt = optim.SGD(net:parameters(), { lr = 0.1 })
+  m(opt, "Optimizer:zero_grad")
+  m(optim.StepLR(opt, { step_size = 1 }), "Scheduler:step")
+  fn("attack.evaluate", net, X, y, nil, { steps = 1 })
+  fn("attack.fool", net, { target = 1, shape = { 3 }, steps = 2 })
+  fn("attack.fool_evolve", net, { target = 1, shape = { 3 }, steps = 2 })
+  fn("attack.kernels.linf_step_", X:clone(), X, X, 0.1, 0.1)
+  fn("attack.unlearnable", function() return nn.Sequential { nn.Linear(3, 2) } end, X, y,
+    { steps = 1, max_iter = 1, train_steps = 1 })
+  local w = tensor.ones(2):requires_grad()
+  fn("autograd.grad", (w * 2):sum(), { w }); fn("autograd.grad", (w * 2):sum(), w)
+  fn("autograd.gradcheck", function(a) return a * 2 end, { tensor.ones(2, { dtype = "f64" }):requires_grad() })
+  fn("autograd.set_grad_enabled", true)
+  fn("data.io_check", tmp); fn("data.io_reads"); fn("data.io_record", false)
+  fn("data.split", 10); fn("data.split", y, { kind = "stratified" }); fn("data.split", 10, { kind = "kfold", k = 2 })
+  fn("data.synthetic.colored", { X = tensor.rand(4, 1, 4, 4), y = tensor.new { 1, 2, 1, 2 }, p = 0.5 })
+  fn("data.synthetic.textures", { n = 2, size = 8 })
+  fn("detect.kernels.aupr", s, y01); fn("detect.kernels.aupr_trapz", s, y01); fn("detect.kernels.auroc", s, y01)
+  fn("detect.kernels.coreset", X, 3, 0); fn("detect.kernels.fpr_at_tpr", s, y01, 0.95, "first_ge")
+  fn("detect.kernels.tpr_at_fpr", s, y01, 0.1, false); fn("detect.kernels.knn", X, X, 2)
+  fn("detect.kernels.pr_curve", s, y01); fn("detect.kernels.roc_curve", s, y01, true)
+  fn("detect.kernels.iforest_fit", X, 2, 16, 0)
+  fn("metrics.bootstrap", metrics.auroc, s, y01, { n = 5 })
+  fn("metrics.f1", y, y, { average = "macro" }); fn("metrics.f1", y, y, { average = "none" })
+  fn("metrics.precision", y01, y01); fn("metrics.recall", y01, y01)
+  fn("metrics.knn_accuracy", X, y, X, y)
+  fn("metrics.pro", tensor.rand(2, 4, 4), tensor.rand(2, 4, 4):gt(0.5))
+  fn("probe.rank_features", X, y); fn("probe.stability", X, y, function(v) return v end)
+  fn("probe.kernels.logistic_fit", X:to("f64"), y, 2, nil, {})
+  fn("recipe.object", {}); fn("recipe.read_status", tmp)
+  fn("sonde.doc", "types_test_entry", "types_test_entry()", "a doc line")
+  local set = { X = X, y = y }
+  fn("unlearn.relearn", net, set, { steps = 2 }); fn("unlearn.mia", net, set, set)
+  local function mlp() return nn.Sequential { nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2) } end
+  fn("unlearn.representation", mlp(), mlp(), set)
 end)
 
 T.test("a run's methods", function()
@@ -429,10 +490,11 @@ T.test("a run's methods", function()
 end)
 
 -- Sample values of a declared type, for the sweeps.
-local function sample(ty, self)
+local function sample(ty, self, pname)
   for _, alt in ipairs(split(ty, "|")) do
     alt = alt:gsub("%?$", "")
-    if alt == "Tensor" then return self:clone()
+    if alt == "Tensor" and (pname == "mask" or pname == "cond") then return self:gt(0)
+    elseif alt == "Tensor" then return self:clone()
     elseif alt == "integer" then return 1
     elseif alt == "number" then return 0.5
     elseif alt == "boolean" then return false
@@ -440,28 +502,38 @@ local function sample(ty, self)
   end
 end
 
+local typed_failed = {} -- swept entries that fail with their typed arguments only
+
 -- sweep(name, f, self): f called with arguments made from the declared
 -- param types (optional ones left out), then with a few usual lists; the
 -- first call that works is checked. Returns whether one worked.
 local function sweep(name, f, self)
   local e = entries[name]
   local off = e.kind == "method" and { self:clone() } or {}
-  local typed_args, ok_typed = { table.unpack(off) }, true
+  local typed_args, ok_typed, complete = { table.unpack(off) }, true, true
   for _, p in ipairs(e.params) do
-    if p.optional or p.vararg or p.table then break end
-    local v = p.type and sample(p.type, self)
+    if p.optional or p.vararg or p.table then complete = false; break end
+    local v = p.type and sample(p.type, self, p.name)
     if v == nil then ok_typed = false; break end
     typed_args[#typed_args + 1] = v
   end
   local tries = {}
   if ok_typed then tries[#tries + 1] = typed_args end
-  for _, extra in ipairs { {}, { 1 }, { self:clone() }, { 1, 1 }, { 3, 3 } } do
+  local I = tensor.new({ { 1, 2, 3 }, { 3, 2, 1 }, { 1, 1, 1 } }, { dtype = "i64" })
+  local I1, M = tensor.new({ 1, 3 }, { dtype = "i64" }), self:gt(0)
+  for _, extra in ipairs { {}, { 1 }, { self:clone() }, { 1, 1 }, { 3, 3 }, { self:clone(), self:clone() },
+    { self:clone(), self:clone(), self:clone() }, { 1, I }, { 1, I, self:clone() }, { 1, I1 },
+    { 1, I1, self:narrow(1, 1, 2):clone() }, { 1, I1, 0 }, { M, 0 }, { M }, { "f64" }, { M, self:clone() },
+    { 1, 3, 3 }, { 0, 1, 3 }, { 2, 2, 1 } } do
     local a = { table.unpack(off) }
     for _, v in ipairs(extra) do a[#a + 1] = v end
     tries[#tries + 1] = a
   end
-  for _, a in ipairs(tries) do
+  for i, a in ipairs(tries) do
     local res = table.pack(pcall(f, table.unpack(a)))
+    if res[1] and ok_typed and complete and #e.params > 0 and i > 1 then
+      typed_failed[#typed_failed + 1] = name
+    end
     if res[1] then
       called[name] = true
       local p = check_results(name, table.pack(table.unpack(res, 2, res.n)))
@@ -487,6 +559,8 @@ T.test("every Tensor method and tensor function typed by the rules returns its t
   print(string.format("swept %d Tensor methods and tensor functions, %d called (not called: %s)",
     tried, worked, table.concat(idle, " ")))
   T.ok(worked >= 0.8 * tried, string.format("only %d of %d could be called", worked, tried))
+  table.sort(typed_failed)
+  T.eq(typed_failed, {}, "entries that work, but not with arguments of their declared types")
 end)
 
 T.test("constructors typed by name patterns are called and return their class", function()

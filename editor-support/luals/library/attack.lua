@@ -14,12 +14,13 @@ attack.kernels = {}
 ---```lua
 ---attack.evaluate(model, X, y, attack_fn=attack.pgd, {batch=256, gen=, ...attack options})
 ---```
----@param model any
+---@param model Module|function
 ---@param X Tensor
 ---@param y any
 ---@param attack_fn any
 ---@param opts? table {batch=, gen=}
----@return any
+---@return number robust_acc
+---@return AttackEval
 function attack.evaluate(model, X, y, attack_fn, opts) end
 
 ---fast gradient sign method: one step of size eps (L2: along the normalised gradient); adv and per-sample success
@@ -27,7 +28,7 @@ function attack.evaluate(model, X, y, attack_fn, opts) end
 ---```lua
 ---attack.fgsm(model, x, y, {eps=8/255, norm="inf"|"2", targeted=false, clip={0,1}, loss=})
 ---```
----@param model any
+---@param model Module|function
 ---@param x Tensor
 ---@param y any
 ---@param opts? table {eps=, norm=, targeted=, clip=, loss=}
@@ -42,7 +43,7 @@ function attack.fgsm(model, x, y, opts) end
 ---```
 ---@param model any
 ---@param opts? table {target=, shape=, steps=, lr=, l2=, target_conf=, from=, method=, gen=}
----@return any
+---@return FoolResult
 function attack.fool(model, opts) end
 
 ---fooling images by elitist evolution of pixels (attack.fool with method="evolve")
@@ -52,7 +53,7 @@ function attack.fool(model, opts) end
 ---```
 ---@param model any
 ---@param opts? table {target=, shape=, steps=, population=, rate=, sigma=, target_conf=, gen=}
----@return any
+---@return FoolResult
 function attack.fool_evolve(model, opts) end
 
 ---in place: adv = clamp(x + clamp(adv + alpha sign(g) - x, -eps, eps), lo, hi), one fused pass (contiguous, f32/f64)
@@ -67,7 +68,7 @@ function attack.fool_evolve(model, opts) end
 ---@param eps any
 ---@param lo? any
 ---@param hi? any
----@return any
+---@return Tensor
 function attack.kernels.linf_step_(adv, x, g, alpha, eps, lo, hi) end
 
 ---projected gradient descent (Madry et al.; torchattacks' rules, L2: eps=1, alpha=0.2): adversarial x and per-sample success
@@ -75,7 +76,7 @@ function attack.kernels.linf_step_(adv, x, g, alpha, eps, lo, hi) end
 ---```lua
 ---attack.pgd(model, x, y, {eps=8/255, alpha=2/255, steps=10, norm="inf"|"2", random_start=true, targeted=false, restarts=1, clip={0,1}, loss=, gen=})
 ---```
----@param model any
+---@param model Module|function
 ---@param x Tensor
 ---@param y any
 ---@param opts? table {eps=, alpha=, steps=, norm=, random_start=, targeted=, restarts=, clip=, loss=, gen=}
@@ -106,5 +107,6 @@ function attack.train_eval(model_fn, Xtrain, ytrain, Xtest, ytest, opts) end
 ---@param X Tensor
 ---@param y any
 ---@param opts? table {eps=, kind=, step_size=, steps=, train_steps=, stop_error=, max_iter=, batch=, k=, features=, patch=, optimizer=, gen=}
----@return any
+---@return Tensor
+---@return table info
 function attack.unlearnable(model_fn, X, y, opts) end

@@ -23,7 +23,7 @@ function autograd.enable_grad(fn, ...) end
 ---@param outputs any
 ---@param inputs any
 ---@param opts? table {grad_outputs=, retain_graph=, create_graph=, allow_unused=}
----@return any
+---@return Tensor|Tensor[]
 function autograd.grad(outputs, inputs, opts) end
 
 ---compare autograd with central differences in f64; true, or false and a report
@@ -34,7 +34,8 @@ function autograd.grad(outputs, inputs, opts) end
 ---@param fn any
 ---@param inputs any
 ---@param opts? table {eps=, atol=, rtol=}
----@return any
+---@return boolean
+---@return string? report
 function autograd.gradcheck(fn, inputs, opts) end
 
 ---whether ops record
@@ -61,5 +62,4 @@ function autograd.no_grad(fn, ...) end
 ---autograd.set_grad_enabled(on)
 ---```
 ---@param on any
----@return any
 function autograd.set_grad_enabled(on) end

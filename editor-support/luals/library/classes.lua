@@ -45,6 +45,10 @@ local Run = {}
 ---@class Scheduler
 local Scheduler = {}
 
+---sonde's Svm objects (methods from the doc registry)
+---@class Svm
+local Svm = {}
+
 ---sonde's Tensor objects (methods from the doc registry)
 ---@class Tensor
 ---@operator add(Tensor|number): Tensor
@@ -55,7 +59,31 @@ local Scheduler = {}
 ---@operator pow(Tensor|number): Tensor
 ---@operator unm: Tensor
 ---@operator len: integer
+---@field grad Tensor?
 local Tensor = {}
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class AttackEval
+---@field clean_acc number
+---@field n integer
+---@field robust_acc number
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class BootstrapResult
+---@field failed integer
+---@field hi number
+---@field lo number
+---@field mean number
+---@field n integer
+---@field std number
+---@field value number
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class ConformalCoverage
+---@field coverage number
+---@field empty number
+---@field singleton number
+---@field size number
 
 ---a table some built-ins return (stdlib/api_types.lua)
 ---@class CsvData
@@ -71,6 +99,13 @@ local Tensor = {}
 ---@field n integer
 
 ---a table some built-ins return (stdlib/api_types.lua)
+---@class FoolResult
+---@field confidence Tensor
+---@field images Tensor
+---@field steps integer
+---@field target Tensor
+
+---a table some built-ins return (stdlib/api_types.lua)
 ---@class GeneratorState
 ---@field offset integer
 ---@field seed integer
@@ -79,6 +114,26 @@ local Tensor = {}
 ---a table some built-ins return (stdlib/api_types.lua)
 ---@class Hook
 ---@field remove fun()
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class MiaResult
+---@field auc number
+---@field labels Tensor
+---@field method string
+---@field scores Tensor
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class RelearnResult
+---@field curve table
+---@field final_acc number
+---@field steps integer?
+---@field threshold number
+
+---a table some built-ins return (stdlib/api_types.lua)
+---@class RepresentationResult
+---@field cka number
+---@field layer string
+---@field probe_acc number
 
 ---a table some built-ins return (stdlib/api_types.lua)
 ---@class TensorConfig
@@ -112,7 +167,6 @@ local Tensor = {}
 ---@param y? any
 ---@param w? any
 ---@param h? any
----@return any
 function Canvas:clip(x, y, w, h) end
 
 ---set the drawing colour (components in [0, 1])
@@ -124,7 +178,6 @@ function Canvas:clip(x, y, w, h) end
 ---@param g any
 ---@param b any
 ---@param a? any
----@return any
 function Canvas:color(r, g, b, a) end
 
 ---dashed lines of on/off pixels; no argument: solid
@@ -134,7 +187,6 @@ function Canvas:color(r, g, b, a) end
 ---```
 ---@param on? any
 ---@param off? any
----@return any
 function Canvas:dash(on, off) end
 
 ---draw a u8 [3,H,W] tensor scaled into a rectangle, pixels sharp
@@ -147,7 +199,6 @@ function Canvas:dash(on, off) end
 ---@param y any
 ---@param w any
 ---@param h any
----@return any
 function Canvas:image(t, x, y, w, h) end
 
 ---a filled disc at each point
@@ -158,7 +209,6 @@ function Canvas:image(t, x, y, w, h) end
 ---@param xs any
 ---@param ys any
 ---@param radius any
----@return any
 function Canvas:markers(xs, ys, radius) end
 
 ---the canvas as a u8 [3,H,W] tensor
@@ -176,7 +226,6 @@ function Canvas:pixels() end
 ---```
 ---@param xs any
 ---@param ys any
----@return any
 function Canvas:polyline(xs, ys) end
 
 ---a filled (or outlined) rectangle
@@ -189,7 +238,6 @@ function Canvas:polyline(xs, ys) end
 ---@param w any
 ---@param h any
 ---@param fill? any
----@return any
 function Canvas:rect(x, y, w, h, fill) end
 
 ---write the canvas as PNG, atomically
@@ -198,7 +246,6 @@ function Canvas:rect(x, y, w, h, fill) end
 ---c:save(path)
 ---```
 ---@param path string
----@return any
 function Canvas:save(path) end
 
 ---anti-aliased text anchored at (x, y); ha/va 0..1, angle in degrees
@@ -210,7 +257,6 @@ function Canvas:save(path) end
 ---@param y any
 ---@param s string
 ---@param opts? table {size=, ha=, va=, angle=, bold=}
----@return any
 function Canvas:text(x, y, s, opts) end
 
 ---width and height of the text in pixels
@@ -231,7 +277,6 @@ function Canvas:text_size(s, size, bold) end
 ---c:width(px)
 ---```
 ---@param px any
----@return any
 function Canvas:width(px) end
 
 ---{coverage, size, singleton, empty}: the share of y in its set, mean set size, ...
@@ -241,7 +286,7 @@ function Canvas:width(px) end
 ---```
 ---@param X any
 ---@param y any
----@return any
+---@return ConformalCoverage
 function Conformal:coverage(X, y) end
 
 ---the prediction sets (bool [n,K], column j = cp.classes[j]) and their sizes
@@ -261,7 +306,8 @@ function Conformal:predict_set(X) end
 ---```
 ---@param X any
 ---@param opts? table {true_class=}
----@return any
+---@return string[] answers
+---@return table<string, integer> counts
 function Conformal:three_way(X, opts) end
 
 ---patch detectors: the maximum of each anomaly map, one score per image
@@ -289,7 +335,6 @@ function Detector:predict(X, opts) end
 ---d:save(path)
 ---```
 ---@param path string
----@return any
 function Detector:save(path) end
 
 ---one score per row of X, higher = more anomalous
@@ -318,7 +363,7 @@ function Detector:threshold(opts) end
 ---@param x? any
 ---@param y any
 ---@param opts? table {label=, color=, linewidth=, dash=}
----@return any
+---@return Figure
 function Figure:line(x, y, opts) end
 
 ---add a precision-recall curve with its AP
@@ -329,7 +374,7 @@ function Figure:line(x, y, opts) end
 ---@param scores any
 ---@param labels any
 ---@param opts? table {label=}
----@return any
+---@return Figure
 function Figure:pr(scores, labels, opts) end
 
 ---add a ROC curve with its AUC
@@ -340,7 +385,7 @@ function Figure:pr(scores, labels, opts) end
 ---@param scores any
 ---@param labels any
 ---@param opts? table {label=}
----@return any
+---@return Figure
 function Figure:roc(scores, labels, opts) end
 
 ---draw the figure and write it as PNG, atomically
@@ -349,7 +394,7 @@ function Figure:roc(scores, labels, opts) end
 ---fig:save(path)
 ---```
 ---@param path string
----@return any
+---@return Figure
 function Figure:save(path) end
 
 ---add scatter series
@@ -360,7 +405,7 @@ function Figure:save(path) end
 ---@param x any
 ---@param y any
 ---@param opts? table {label=, c=, size=}
----@return any
+---@return Figure
 function Figure:scatter(x, y, opts) end
 
 ---an independent generator in the same state
@@ -397,7 +442,7 @@ function Generator:set_state(state) end
 ---@return GeneratorState
 function Generator:state() end
 
----each bag's score: the max of its instances' scores
+---each bag's score: the max of its instances' scores (svm, sawmil) or their mean = the score of the bag's mean (nsk, smil)
 ---
 ---```lua
 ---m:decision_function({X, offsets})
@@ -405,6 +450,14 @@ function Generator:state() end
 ---@param opts? table
 ---@return Tensor
 function Mil:decision_function(opts) end
+
+---the unit weight vector of the instance scorer (linear kernel)
+---
+---```lua
+---m:direction()
+---```
+---@return any
+function Mil:direction() end
 
 ---1 for bags scoring >= 0, else 0
 ---
@@ -414,6 +467,25 @@ function Mil:decision_function(opts) end
 ---@param opts? table
 ---@return Tensor
 function Mil:predict(opts) end
+
+---the sigmoid of each bag's score (a squashing, not a calibrated probability)
+---
+---```lua
+---m:predict_proba({X, offsets})
+---```
+---@param opts? table
+---@return any
+function Mil:predict_proba(opts) end
+
+---bag accuracy of m:predict
+---
+---```lua
+---m:score({X, offsets}, labels)
+---```
+---@param opts? table
+---@param labels any
+---@return any
+function Mil:score(opts, labels) end
 
 ---the instance probe's score of each row
 ---
@@ -437,7 +509,7 @@ function Module:buffers() end
 ---```lua
 ---m:capture(x, [names])
 ---```
----@param x Tensor
+---@param x any
 ---@param names? any
 ---@return table<string, Tensor>
 ---@return Tensor output
@@ -464,7 +536,7 @@ function Module:eval() end
 ---```lua
 ---m:forward(x)
 ---```
----@param x Tensor
+---@param x any
 ---@return any
 function Module:forward(x) end
 
@@ -484,7 +556,7 @@ function Module:get(path) end
 ---```
 ---@param sd table<string, Tensor>
 ---@param opts? table {strict=}
----@return any
+---@return Module
 function Module:load_state_dict(sd, opts) end
 
 ---m and all its submodules, pre-order
@@ -611,7 +683,6 @@ function Optimizer:step(closure) end
 ---```lua
 ---opt:zero_grad()
 ---```
----@return any
 function Optimizer:zero_grad() end
 
 ---CCS: (p(x+) + 1 - p(x-)) / 2, the belief that the positive statement is true
@@ -750,8 +821,43 @@ function Scheduler:get_last_lr() end
 ---```lua
 ---sched:step()
 ---```
----@return any
 function Scheduler:step() end
+
+---f(x) = w.x + b (linear) or sum_i alpha_i y_i k(x_i, x) + b; > 0 means the larger class label
+---
+---```lua
+---s:decision_function(X)
+---```
+---@param X any
+---@return any
+function Svm:decision_function(X) end
+
+---w / |w| (linear kernel)
+---
+---```lua
+---s:direction()
+---```
+---@return any
+function Svm:direction() end
+
+---the class label (s.classes[2] where f(x) >= 0, else s.classes[1])
+---
+---```lua
+---s:predict(X)
+---```
+---@param X any
+---@return any
+function Svm:predict(X) end
+
+---accuracy of s:predict
+---
+---```lua
+---s:score(X, labels)
+---```
+---@param X any
+---@param labels any
+---@return any
+function Svm:score(X, labels) end
 
 ---|x|
 ---
@@ -803,7 +909,7 @@ function Tensor:addmm(a, b, opts) end
 ---```lua
 ---t:all([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:all(dim, keepdim) end
@@ -813,7 +919,7 @@ function Tensor:all(dim, keepdim) end
 ---```lua
 ---t:amax([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:amax(dim, keepdim) end
@@ -823,7 +929,7 @@ function Tensor:amax(dim, keepdim) end
 ---```lua
 ---t:amin([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:amin(dim, keepdim) end
@@ -833,7 +939,7 @@ function Tensor:amin(dim, keepdim) end
 ---```lua
 ---t:any([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:any(dim, keepdim) end
@@ -843,7 +949,7 @@ function Tensor:any(dim, keepdim) end
 ---```lua
 ---t:argmax([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:argmax(dim, keepdim) end
@@ -853,7 +959,7 @@ function Tensor:argmax(dim, keepdim) end
 ---```lua
 ---t:argmin([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:argmin(dim, keepdim) end
@@ -863,7 +969,7 @@ function Tensor:argmin(dim, keepdim) end
 ---```lua
 ---t:argsort([dim=last], {descending=false})
 ---```
----@param dim? any
+---@param dim? integer
 ---@param opts? table {descending=}
 ---@return Tensor
 function Tensor:argsort(dim, opts) end
@@ -972,7 +1078,7 @@ function Tensor:cholesky(opts) end
 ---t:chunk(n, [dim=1])
 ---```
 ---@param n integer
----@param dim? any
+---@param dim? integer
 ---@return Tensor[]
 function Tensor:chunk(n, dim) end
 
@@ -1051,7 +1157,7 @@ function Tensor:cos_() end
 ---```lua
 ---t:cumprod(dim)
 ---```
----@param dim any
+---@param dim integer
 ---@return Tensor
 function Tensor:cumprod(dim) end
 
@@ -1060,7 +1166,7 @@ function Tensor:cumprod(dim) end
 ---```lua
 ---t:cumsum(dim)
 ---```
----@param dim any
+---@param dim integer
 ---@return Tensor
 function Tensor:cumsum(dim) end
 
@@ -1295,7 +1401,7 @@ function Tensor:free() end
 ---```lua
 ---t:gather(dim, index)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@return Tensor
 function Tensor:gather(dim, index) end
@@ -1347,7 +1453,7 @@ function Tensor:gt(other) end
 ---```lua
 ---t:index_add(dim, index, src)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param src Tensor
 ---@return Tensor
@@ -1358,7 +1464,7 @@ function Tensor:index_add(dim, index, src) end
 ---```lua
 ---t:index_add_(dim, index, src)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param src Tensor
 ---@return Tensor
@@ -1369,7 +1475,7 @@ function Tensor:index_add_(dim, index, src) end
 ---```lua
 ---t:index_copy(dim, index, src)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param src Tensor
 ---@return Tensor
@@ -1380,7 +1486,7 @@ function Tensor:index_copy(dim, index, src) end
 ---```lua
 ---t:index_copy_(dim, index, src)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param src Tensor
 ---@return Tensor
@@ -1391,7 +1497,7 @@ function Tensor:index_copy_(dim, index, src) end
 ---```lua
 ---t:index_fill(dim, index, value)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param value any
 ---@return Tensor
@@ -1402,7 +1508,7 @@ function Tensor:index_fill(dim, index, value) end
 ---```lua
 ---t:index_fill_(dim, index, value)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param value any
 ---@return Tensor
@@ -1413,7 +1519,7 @@ function Tensor:index_fill_(dim, index, value) end
 ---```lua
 ---t:index_select(dim, index)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@return Tensor
 function Tensor:index_select(dim, index) end
@@ -1472,7 +1578,7 @@ function Tensor:item() end
 ---t:kthvalue(k, [dim=last], [keepdim=false])
 ---```
 ---@param k integer
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor values
 ---@return Tensor indices
@@ -1524,7 +1630,7 @@ function Tensor:log_() end
 ---```lua
 ---t:log_softmax(dim)
 ---```
----@param dim any
+---@param dim integer
 ---@return Tensor
 function Tensor:log_softmax(dim) end
 
@@ -1559,7 +1665,7 @@ function Tensor:logical_or(other) end
 ---```lua
 ---t:logsumexp([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:logsumexp(dim, keepdim) end
@@ -1625,7 +1731,7 @@ function Tensor:matmul(b) end
 ---```lua
 ---t:max([dim] [, keepdim]) | t:max(other)
 ---```
----@param dim? any
+---@param dim? integer|Tensor|number
 ---@param keepdim? boolean
 ---@return Tensor values
 ---@return Tensor? indices
@@ -1654,7 +1760,7 @@ function Tensor:maximum_(other) end
 ---```lua
 ---t:mean([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:mean(dim, keepdim) end
@@ -1664,7 +1770,7 @@ function Tensor:mean(dim, keepdim) end
 ---```lua
 ---t:min([dim] [, keepdim]) | t:min(other)
 ---```
----@param dim? any
+---@param dim? integer|Tensor|number
 ---@param keepdim? boolean
 ---@return Tensor values
 ---@return Tensor? indices
@@ -1740,7 +1846,7 @@ function Tensor:mv(x) end
 ---```lua
 ---t:narrow(dim, start, length)
 ---```
----@param dim any
+---@param dim integer
 ---@param start integer
 ---@param length integer
 ---@return Tensor
@@ -1794,7 +1900,7 @@ function Tensor:nonzero(opts) end
 ---t:norm([p=2] [, dim] [, keepdim])
 ---```
 ---@param p? any
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:norm(p, dim, keepdim) end
@@ -1869,7 +1975,7 @@ function Tensor:pow_(other) end
 ---```lua
 ---t:prod([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:prod(dim, keepdim) end
@@ -2028,7 +2134,7 @@ function Tensor:rsqrt_() end
 ---```lua
 ---t:scatter(dim, index, src_or_value)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param src_or_value any
 ---@return Tensor
@@ -2039,7 +2145,7 @@ function Tensor:scatter(dim, index, src_or_value) end
 ---```lua
 ---t:scatter_(dim, index, src_or_value)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param src_or_value any
 ---@return Tensor
@@ -2050,7 +2156,7 @@ function Tensor:scatter_(dim, index, src_or_value) end
 ---```lua
 ---t:scatter_add(dim, index, src)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param src Tensor
 ---@return Tensor
@@ -2061,7 +2167,7 @@ function Tensor:scatter_add(dim, index, src) end
 ---```lua
 ---t:scatter_add_(dim, index, src)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@param src Tensor
 ---@return Tensor
@@ -2072,7 +2178,7 @@ function Tensor:scatter_add_(dim, index, src) end
 ---```lua
 ---t:select(dim, index)
 ---```
----@param dim any
+---@param dim integer
 ---@param index any
 ---@return Tensor
 function Tensor:select(dim, index) end
@@ -2138,7 +2244,7 @@ function Tensor:sin_() end
 ---```lua
 ---t:size([dim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@return integer|integer[]
 function Tensor:size(dim) end
 
@@ -2156,7 +2262,7 @@ function Tensor:slogdet() end
 ---```lua
 ---t:softmax(dim)
 ---```
----@param dim any
+---@param dim integer
 ---@return Tensor
 function Tensor:softmax(dim) end
 
@@ -2190,7 +2296,7 @@ function Tensor:solve(B) end
 ---```lua
 ---t:sort([dim=last], {descending=false, stable=true})
 ---```
----@param dim? any
+---@param dim? integer
 ---@param opts? table {descending=, stable=}
 ---@return Tensor values
 ---@return Tensor indices
@@ -2202,7 +2308,7 @@ function Tensor:sort(dim, opts) end
 ---t:split(size_or_sizes, [dim=1])
 ---```
 ---@param size_or_sizes any
----@param dim? any
+---@param dim? integer
 ---@return Tensor[]
 function Tensor:split(size_or_sizes, dim) end
 
@@ -2243,7 +2349,7 @@ function Tensor:square_() end
 ---```lua
 ---t:squeeze([dim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@return Tensor
 function Tensor:squeeze(dim) end
 
@@ -2252,7 +2358,7 @@ function Tensor:squeeze(dim) end
 ---```lua
 ---t:std([dim] [, keepdim] [, {correction=1, unbiased=true}])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@param opts? table {correction=, unbiased=}
 ---@return Tensor
@@ -2263,7 +2369,7 @@ function Tensor:std(dim, keepdim, opts) end
 ---```lua
 ---t:stride([dim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@return integer|integer[]
 function Tensor:stride(dim) end
 
@@ -2290,7 +2396,7 @@ function Tensor:sub_(other) end
 ---```lua
 ---t:sum([dim] [, keepdim])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@return Tensor
 function Tensor:sum(dim, keepdim) end
@@ -2353,7 +2459,7 @@ function Tensor:tolist() end
 ---t:topk(k, [dim=last], {largest=true, sorted=true})
 ---```
 ---@param k integer
----@param dim? any
+---@param dim? integer
 ---@param opts? table {largest=, sorted=}
 ---@return Tensor values
 ---@return Tensor indices
@@ -2392,7 +2498,7 @@ function Tensor:triu(k) end
 ---```lua
 ---t:unfold(dim, size, step)
 ---```
----@param dim any
+---@param dim integer
 ---@param size any
 ---@param step any
 ---@return Tensor
@@ -2425,7 +2531,7 @@ function Tensor:unique(opts) end
 ---```lua
 ---t:unsqueeze(dim)
 ---```
----@param dim any
+---@param dim integer
 ---@return Tensor
 function Tensor:unsqueeze(dim) end
 
@@ -2434,7 +2540,7 @@ function Tensor:unsqueeze(dim) end
 ---```lua
 ---t:var([dim] [, keepdim] [, {correction=1, unbiased=true}])
 ---```
----@param dim? any
+---@param dim? integer
 ---@param keepdim? boolean
 ---@param opts? table {correction=, unbiased=}
 ---@return Tensor

@@ -48,7 +48,8 @@ function data.image_folder(root, opts) end
 ---@param path string
 ---@param mode any
 ---@param who any
----@return any
+---@return string? path
+---@return string? err
 function data.io_check(path, mode, who) end
 
 ---confine file access (sonde run --safe): reads under read, writes under write; each set once
@@ -73,7 +74,7 @@ function data.io_confined() end
 ---```lua
 ---data.io_reads()
 ---```
----@return any
+---@return table<string, string>
 function data.io_reads() end
 
 ---start (clearing the list) or stop recording the files sonde's readers open
@@ -82,7 +83,6 @@ function data.io_reads() end
 ---data.io_record(on)
 ---```
 ---@param on any
----@return any
 function data.io_record(on) end
 
 ---each label flips w.p. rate (symmetric: to a uniform other class; pair: c -> c+1, K -> 1); returns noisy y, flipped (bool)
@@ -241,7 +241,8 @@ function data.sha256_file(path) end
 ---```
 ---@param n any
 ---@param opts? table {kind=, ratio=, k=, gen=}
----@return any
+---@return Tensor|table train_or_folds
+---@return Tensor? test
 function data.split(n, opts) end
 
 ---Gaussian blobs: X f32 n x d, y i64 uniform in 1..k, centers (uniform in [-10,10)^d when a count)
@@ -261,7 +262,10 @@ function data.synthetic.blobs(opts) end
 ---data.synthetic.colored{X=, y=, p=, num_classes=max(y), gen=}
 ---```
 ---@param opts table {X=, y=, p=, num_classes=, gen=}
----@return any
+---@return Tensor X
+---@return Tensor y
+---@return Tensor agrees
+---@return Tensor color
 function data.synthetic.colored(opts) end
 
 ---X f32 n x d with independent columns x_i ~ N(0, lambda_i); y f32 n = sum_i rho_i x_i + noise * N(0, 1)
@@ -291,5 +295,7 @@ function data.synthetic.drift(opts) end
 ---data.synthetic.textures{n=, size=32, defect_rate=0.1, noise=0.05, period=8, gen=}
 ---```
 ---@param opts table {n=, size=, defect_rate=, noise=, period=, gen=}
----@return any
+---@return Tensor X
+---@return Tensor mask
+---@return Tensor y
 function data.synthetic.textures(opts) end

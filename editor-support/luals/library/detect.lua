@@ -85,7 +85,7 @@ function detect.iforest(train, opts) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return number
 function detect.kernels.aupr(scores, labels) end
 
 ---trapezoid area under the PR curve
@@ -95,7 +95,7 @@ function detect.kernels.aupr(scores, labels) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return number
 function detect.kernels.aupr_trapz(scores, labels) end
 
 ---AUROC, ties count 1/2 (exact Mann-Whitney)
@@ -105,7 +105,7 @@ function detect.kernels.aupr_trapz(scores, labels) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return number
 function detect.kernels.auroc(scores, labels) end
 
 ---1-based rows of a greedy k-center coreset (PatchCore)
@@ -116,7 +116,7 @@ function detect.kernels.auroc(scores, labels) end
 ---@param X any
 ---@param m any
 ---@param seed any
----@return any
+---@return Tensor
 function detect.kernels.coreset(X, m, seed) end
 
 ---#train <= x and #train >= x per feature (i64)
@@ -138,7 +138,7 @@ function detect.kernels.ecdf_counts(sorted, X) end
 ---@param labels any
 ---@param tpr any
 ---@param rule any
----@return any
+---@return number
 function detect.kernels.fpr_at_tpr(scores, labels, tpr, rule) end
 
 ---isolation forest: nodes [M,4] f64 and roots [T] i64
@@ -150,7 +150,8 @@ function detect.kernels.fpr_at_tpr(scores, labels, tpr, rule) end
 ---@param n_trees any
 ---@param max_samples any
 ---@param seed any
----@return any
+---@return Tensor nodes
+---@return Tensor roots
 function detect.kernels.iforest_fit(X, n_trees, max_samples, seed) end
 
 ---isolation scores 2^(-E h / c(psi)) per row
@@ -173,7 +174,8 @@ function detect.kernels.iforest_score(nodes, roots, X, psi) end
 ---@param X any
 ---@param bank any
 ---@param k any
----@return any
+---@return Tensor distances
+---@return Tensor indices
 function detect.kernels.knn(X, bank, k) end
 
 ---precision, recall, thresholds (sklearn 1.2)
@@ -183,7 +185,9 @@ function detect.kernels.knn(X, bank, k) end
 ---```
 ---@param scores any
 ---@param labels any
----@return any
+---@return Tensor precision
+---@return Tensor recall
+---@return Tensor thresholds
 function detect.kernels.pr_curve(scores, labels) end
 
 ---normalised area under the PRO curve to fpr_limit
@@ -205,7 +209,9 @@ function detect.kernels.pro(maps, masks, fpr_limit) end
 ---@param scores any
 ---@param labels any
 ---@param drop any
----@return any
+---@return Tensor fpr
+---@return Tensor tpr
+---@return Tensor thresholds
 function detect.kernels.roc_curve(scores, labels, drop) end
 
 ---largest TPR with FPR <= fpr (< when strict)
@@ -217,7 +223,7 @@ function detect.kernels.roc_curve(scores, labels, drop) end
 ---@param labels any
 ---@param fpr any
 ---@param strict any
----@return any
+---@return number
 function detect.kernels.tpr_at_fpr(scores, labels, fpr, strict) end
 
 ---distance to the k nearest training rows (exact by GEMM; coreset= m rows or a fraction, greedy k-center as PatchCore)

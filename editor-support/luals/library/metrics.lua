@@ -20,8 +20,8 @@ function metrics.accuracy(pred_or_probs, labels) end
 ---```lua
 ---metrics.aupr(scores, labels)
 ---```
----@param scores any
----@param labels any
+---@param scores Tensor
+---@param labels Tensor
 ---@return number
 function metrics.aupr(scores, labels) end
 
@@ -30,8 +30,8 @@ function metrics.aupr(scores, labels) end
 ---```lua
 ---metrics.aupr_trapz(scores, labels)
 ---```
----@param scores any
----@param labels any
+---@param scores Tensor
+---@param labels Tensor
 ---@return number
 function metrics.aupr_trapz(scores, labels) end
 
@@ -40,8 +40,8 @@ function metrics.aupr_trapz(scores, labels) end
 ---```lua
 ---metrics.auroc(scores, labels, {max_fpr=nil})
 ---```
----@param scores any
----@param labels any
+---@param scores Tensor
+---@param labels Tensor
 ---@param opts? table {max_fpr=}
 ---@return number
 function metrics.auroc(scores, labels, opts) end
@@ -53,7 +53,7 @@ function metrics.auroc(scores, labels, opts) end
 ---```
 ---@param fn any
 ---@param ... any 
----@return any
+---@return BootstrapResult
 function metrics.bootstrap(fn, ...) end
 
 ---mean over samples of sum_k (p_k - [y = k])^2; for 1-d P(class 1) with 0/1 labels, mean (p - y)^2 as sklearn's brier_score_loss
@@ -71,8 +71,8 @@ function metrics.brier(probs, labels) end
 ---```lua
 ---metrics.cka(A, B, {kernel='linear'|'rbf', debiased=false, threshold=1.0, median='all'|'nonzero'})
 ---```
----@param A any
----@param B any
+---@param A Tensor
+---@param B Tensor
 ---@param opts? table {kernel=, debiased=, threshold=, median=}
 ---@return number
 function metrics.cka(A, B, opts) end
@@ -108,7 +108,7 @@ function metrics.ece(probs, labels, opts) end
 ---@param pred_or_probs any
 ---@param labels any
 ---@param opts? table {average=, pos_label=, labels=, zero_division=}
----@return any
+---@return number|Tensor
 function metrics.f1(pred_or_probs, labels, opts) end
 
 ---FPR at the first distinct threshold reaching TPR >= tpr (rule: see docs/metrics-rank.md)
@@ -116,9 +116,9 @@ function metrics.f1(pred_or_probs, labels, opts) end
 ---```lua
 ---metrics.fpr_at_tpr(scores, labels, tpr=0.95, {rule='first_ge'|'nearest'|'quantile'})
 ---```
----@param scores any
----@param labels any
----@param tpr any
+---@param scores Tensor
+---@param labels Tensor
+---@param tpr number
 ---@param opts? table {rule=}
 ---@return number
 function metrics.fpr_at_tpr(scores, labels, tpr, opts) end
@@ -133,7 +133,8 @@ function metrics.fpr_at_tpr(scores, labels, tpr, opts) end
 ---@param Zt any
 ---@param yt any
 ---@param opts? table {k=, metric=}
----@return any
+---@return number
+---@return Tensor predictions
 function metrics.knn_accuracy(Z, y, Zt, yt, opts) end
 
 ---precision, recall, thresholds as sklearn 1.2 precision_recall_curve (thresholds ascending, then P=1, R=0)
@@ -141,8 +142,8 @@ function metrics.knn_accuracy(Z, y, Zt, yt, opts) end
 ---```lua
 ---metrics.pr_curve(scores, labels)
 ---```
----@param scores any
----@param labels any
+---@param scores Tensor
+---@param labels Tensor
 ---@return Tensor precision
 ---@return Tensor recall
 ---@return Tensor thresholds
@@ -156,7 +157,7 @@ function metrics.pr_curve(scores, labels) end
 ---@param pred_or_probs any
 ---@param labels any
 ---@param opts? table {average=, pos_label=, labels=, zero_division=}
----@return any
+---@return number|Tensor
 function metrics.precision(pred_or_probs, labels, opts) end
 
 ---MVTec AD's PRO: area under per-region overlap vs FPR up to fpr_limit, / fpr_limit (regions: 8-connected mask components)
@@ -167,7 +168,7 @@ function metrics.precision(pred_or_probs, labels, opts) end
 ---@param maps any
 ---@param masks any
 ---@param opts? table {fpr_limit=}
----@return any
+---@return number
 function metrics.pro(maps, masks, opts) end
 
 ---tp / (tp + fn) as scikit-learn 1.2
@@ -178,7 +179,7 @@ function metrics.pro(maps, masks, opts) end
 ---@param pred_or_probs any
 ---@param labels any
 ---@param opts? table {average=, pos_label=, labels=, zero_division=}
----@return any
+---@return number|Tensor
 function metrics.recall(pred_or_probs, labels, opts) end
 
 ---fpr, tpr, thresholds (f64 tensors) as sklearn 1.2: (0,0) at max+1, then one point per distinct threshold
@@ -186,8 +187,8 @@ function metrics.recall(pred_or_probs, labels, opts) end
 ---```lua
 ---metrics.roc_curve(scores, labels, {drop_intermediate=true})
 ---```
----@param scores any
----@param labels any
+---@param scores Tensor
+---@param labels Tensor
 ---@param opts? table {drop_intermediate=}
 ---@return Tensor fpr
 ---@return Tensor tpr
@@ -199,8 +200,8 @@ function metrics.roc_curve(scores, labels, opts) end
 ---```lua
 ---metrics.svcca(A, B, {keep=0.99})
 ---```
----@param A any
----@param B any
+---@param A Tensor
+---@param B Tensor
 ---@param opts? table {keep=}
 ---@return number
 ---@return Tensor correlations
@@ -211,9 +212,9 @@ function metrics.svcca(A, B, opts) end
 ---```lua
 ---metrics.tpr_at_fpr(scores, labels, fpr=1e-3, {strict=false})
 ---```
----@param scores any
----@param labels any
----@param fpr any
+---@param scores Tensor
+---@param labels Tensor
+---@param fpr number
 ---@param opts? table {strict=}
 ---@return number
 function metrics.tpr_at_fpr(scores, labels, fpr, opts) end

@@ -504,7 +504,7 @@ function nn.is_module(v) end
 ---@param path string
 ---@param model Module
 ---@param opts? table {strict=}
----@return any
+---@return Module
 function nn.load(path, model, opts) end
 
 ---write model:state_dict() to a native tensor file, atomically

@@ -85,7 +85,6 @@ function optim.StepLR(opt, opts) end
 ---@param eps any
 ---@param weight_decay any
 ---@param decoupled any
----@return any
 function optim.kernels.adam_step_(p, g, m, v, step, lr, b1, b2, eps, weight_decay, decoupled) end
 
 ---one SGD update of p (and its momentum buffer) in place, as torch.optim.SGD
@@ -102,5 +101,4 @@ function optim.kernels.adam_step_(p, g, m, v, step, lr, b1, b2, eps, weight_deca
 ---@param weight_decay any
 ---@param nesterov any
 ---@param first any
----@return any
 function optim.kernels.sgd_step_(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first) end

@@ -42,7 +42,9 @@ function probe.conformal(p, Xcal, ycal, opts) end
 ---@param K any
 ---@param sw any
 ---@param opts? table {l2=, fit_intercept=, max_iter=, tol=}
----@return any
+---@return Tensor coef
+---@return Tensor intercept
+---@return table info
 function probe.kernels.logistic_fit(X, y, K, sw, opts) end
 
 ---the objective probe.logistic minimises and its gradient at w = [coef (row-major), intercept]
@@ -60,6 +62,19 @@ function probe.kernels.logistic_fit(X, y, K, sw, opts) end
 ---@return any
 function probe.kernels.logistic_objective(X, y, K, sw, l2, fit_intercept, w) end
 
+---SMO (LIBSVM's WSS2) for max p'a - a'Qa/2, 0 <= a <= C, y'a = 0 (y -1/+1; C number or [n]; p default 1): alpha, w (linear) or nil, {b, n_iter, converged, obj, gap, n_sv, n_bounded}
+---
+---```lua
+---probe.kernels.svm_fit(X, y, C, p|nil, {kernel='linear'|'rbf'|'precomputed', gamma=1, eps=1e-3, max_iter=0, cache_mb=100})
+---```
+---@param X any
+---@param y any
+---@param C any
+---@param p any
+---@param opts? table {kernel=, gamma=, eps=, max_iter=, cache_mb=}
+---@return any
+function probe.kernels.svm_fit(X, y, C, p, opts) end
+
 ---k-fold CV accuracy of a probe on each layer (same folds for all): a list of {layer, mean, std (ddof 0), scores}
 ---
 ---```lua
@@ -68,7 +83,7 @@ function probe.kernels.logistic_objective(X, y, K, sw, l2, fit_intercept, w) end
 ---@param features_by_layer any
 ---@param y any
 ---@param opts? table {folds=, probe=, probe_opts=, seed=}
----@return any
+---@return table[]
 function probe.layers(features_by_layer, y, opts) end
 
 ---linear discriminant analysis with the pooled covariance (scikit-learn's solver="lsqr"): coef_k = Sigma^+ mu_k
@@ -104,14 +119,14 @@ function probe.logistic(X, y, opts) end
 ---@return Probe
 function probe.mass_mean(X, y, opts) end
 
----multiple-instance probe in the spirit of sAwMIL: sMIL stage (logistic loss) ranks positive bags' instances, the top eta become positives of an instance probe; a bag scores the max of its instances
+---multiple-instance SVMs of the sawmil package (defaults as sawmil 0.2), solved by sonde's SMO: sAwMIL = sMIL ranks positive bags' instances, the top eta become positives of an instance SVM; bags score the max (svm, sawmil) or mean (nsk, smil) of instance scores
 ---
 ---```lua
----probe.mil({X, offsets}, labels, {eta=0.1, min_pos_ratio=0.05, l2=1e-2, mask=, max_iter=200})
+---probe.mil({X, offsets}, labels, {method='sawmil'|'smil'|'nsk'|'svm', C=1.0, scale_C=true, kernel='linear'|'rbf', gamma='scale', eta=0.1, min_pos_ratio=0.05, mask=, bag_margin='bunescu', tol=1e-3})
 ---```
 ---@param tbl table
 ---@param labels any
----@param opts? table {eta=, min_pos_ratio=, l2=, mask=, max_iter=}
+---@param opts? table {method=, C=, scale_C=, kernel=, gamma=, eta=, min_pos_ratio=, mask=, bag_margin=, tol=}
 ---@return Mil
 function probe.mil(tbl, labels, opts) end
 
@@ -144,7 +159,9 @@ function probe.plot_layers(result, opts) end
 ---@param X Tensor
 ---@param y any
 ---@param opts? table {method=, probe=, fitted=, n_repeats=, seed=}
----@return any
+---@return Tensor scores
+---@return Tensor order
+---@return Tensor? spread
 function probe.rank_features(X, y, opts) end
 
 ---ridge regression |Y - XW^T - b|^2 + alpha |W|^2 (scikit-learn's Ridge), Y [n] or [n, m]; a list of alphas gives a list of probes from one eigendecomposition
@@ -167,5 +184,16 @@ function probe.ridge(X, Y, opts) end
 ---@param y any
 ---@param relabel any
 ---@param opts? table {probe=, probe_opts=, X_eval=, seed=}
----@return any
+---@return table
 function probe.stability(X, y, relabel, opts) end
+
+---C-SVM by SMO with LIBSVM's working-set selection (= sklearn SVC, tol 1e-3): :decision_function, :predict, :score, :direction; fields coef, intercept, alpha, support (1-based)
+---
+---```lua
+---probe.svm(X, labels, {C=1.0, kernel='linear'|'rbf', gamma='scale', tol=1e-3, max_iter=, cache_mb=100})
+---```
+---@param X Tensor
+---@param labels any
+---@param opts? table {C=, kernel=, gamma=, tol=, max_iter=, cache_mb=}
+---@return any
+function probe.svm(X, labels, opts) end

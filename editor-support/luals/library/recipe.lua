@@ -77,7 +77,7 @@ function recipe.make_run_dir(parent) end
 ---recipe.object(t)
 ---```
 ---@param t any
----@return any
+---@return table
 function recipe.object(t) end
 
 ---a run's status word (running, done, failed, interrupted) and its error text
@@ -86,7 +86,8 @@ function recipe.object(t) end
 ---recipe.read_status(dir)
 ---```
 ---@param dir any
----@return any
+---@return string? status
+---@return string? err
 function recipe.read_status(dir) end
 
 ---a recipe's params: defaults, then a params table, then k=v strings, typed and checked

@@ -13,7 +13,6 @@ sonde = {}
 ---@param name any
 ---@param sig any
 ---@param doc any
----@return any
 function sonde.doc(name, sig, doc) end
 
 ---the doc registry: name -> {name=, sig=, doc=}

@@ -73,7 +73,7 @@ function unlearn.gradient_ascent(model, forget, retain, opts) end
 ---@param forget any
 ---@param test any
 ---@param opts? table {method=, shadows=, online=, fix_variance=, a=, gamma=}
----@return any
+---@return MiaResult
 function unlearn.mia(model, forget, test, opts) end
 
 ---NPO (Zhang et al. 2024): (2/β)·softplus(β·(log p_θ - log p_ref)) on forget + alpha·CE retain (open-unlearning defaults)
@@ -110,7 +110,7 @@ function unlearn.random_label(model, forget, retain, opts) end
 ---@param model Module
 ---@param forget any
 ---@param opts? table {steps=, lr=, optim=, batch=, threshold=, every=, retain=, eval=, stop=, seed=}
----@return any
+---@return RelearnResult
 function unlearn.relearn(model, forget, opts) end
 
 ---one row per method: forget/retain/test acc, MIA AUC, relearn steps, CKA, probe acc, time; returns the text
@@ -132,7 +132,7 @@ function unlearn.report(rows, opts) end
 ---@param original any
 ---@param data any
 ---@param opts? table {layer=, classes=, test=, l2=, seed=}
----@return any
+---@return RepresentationResult
 function unlearn.representation(model, original, data, opts) end
 
 ---the oracle: a fresh model_fn(gen) trained on retain only (Adam, as most training recipes); returns model, info
