@@ -86,13 +86,15 @@ bool sd_mem_charge(int64_t delta) {
 /* glibc's default is to hand blocks over 128 KiB back to the kernel at
    free and to page-fault them in afresh at the next malloc: a training
    step that makes the same tensors every time then spends a tenth of its
-   time in page faults. Up to 32 MiB, blocks stay in the heap for reuse. */
+   time in page faults. Up to 32 MiB, blocks stay in the heap for reuse,
+   and up to 64 MiB of free heap top is kept: the GC frees temporaries a
+   few at a time, and two 16 MiB ones freed together must not be trimmed. */
 static void tune_malloc(void) {
   static bool done;
   if (done) return;
   done = true;
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
 /* Blocks past malloc's largest mmap threshold (32 MiB) are fresh mmaps
