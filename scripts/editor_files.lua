@@ -322,7 +322,7 @@ local function luals_entry(e, lhs)
   local names = {}
   for _, p in ipairs(e.params or {}) do
     if p.vararg then
-      l[#l + 1] = fmt("---@param ... any %s", p.name ~= "..." and p.name or "")
+      l[#l + 1] = fmt("---@param ... %s %s", p.type or "any", p.name ~= "..." and p.name or "")
       names[#names + 1] = "..."
       break -- Lua takes nothing after ...; the signature above says the rest
     end

@@ -107,8 +107,11 @@ local function typed(e)
   if r == nil then r = types.defaults[e.module] end
   if r ~= nil then e.returns = type(r) == "string" and { r } or r end
   local own, scope = types.params[e.name] or {}, types.params[e.module] or {}
-  for _, p in ipairs(e.params) do
-    if not p.table and not p.vararg then p.type = own[p.name] or scope[p.name] end
+  for i, p in ipairs(e.params) do
+    if not p.table then p.type = own[p.name] or scope[p.name] end -- a vararg: each value's
+    -- the values of "...shape, {dtype=}" run into the options table
+    local last = e.params[#e.params]
+    if p.vararg and p.type and i < #e.params and last.table then p.type = p.type .. "|table" end
   end
   e.overloads = types.overloads[e.name]
   return e

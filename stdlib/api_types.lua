@@ -326,13 +326,16 @@ M.returns = {
 }
 
 -- Param types: by scope (a module or class: its entries' params of that
--- name), then by entry (overriding the scope). Options tables stay `table`.
+-- name), then by entry (overriding the scope). Options tables stay `table`;
+-- a vararg's type ("...shape") is each value's.
 M.params = {
   Tensor = { other = "Tensor|number", dim = "integer", keepdim = "boolean", k = "integer", n = "integer",
     b = "Tensor", y = "Tensor", B = "Tensor", src = "Tensor", mask = "Tensor",
-    d1 = "integer", d2 = "integer", start = "integer", length = "integer", dtype = "string" },
+    d1 = "integer", d2 = "integer", start = "integer", length = "integer", dtype = "string",
+    index = "Tensor|integer[]", cond = "Tensor", a = "Tensor",
+    shape = "integer|integer[]", dims = "integer|integer[]", counts = "integer|integer[]" },
   tensor = { t = "Tensor", A = "Tensor", B = "Tensor", x = "Tensor", y = "Tensor", path = "string",
-    steps = "integer" },
+    steps = "integer", shape = "integer|integer[]" },
   ["Tensor:max"] = { dim = "integer|Tensor|number" }, -- t:max(other)
   ["Tensor:min"] = { dim = "integer|Tensor|number" },
   ["tensor.add"] = { a = "Tensor|number", b = "Tensor|number" },

@@ -73,7 +73,7 @@ for name, e in pairs(api) do
       -- the types of the dump (stdlib/api_types.lua): untyped is any, options are table
       local want_t = {}
       for _, pr in ipairs(e.params) do
-        if pr.vararg then want_t[#want_t + 1] = "any"; break end
+        if pr.vararg then want_t[#want_t + 1] = pr.type or "any"; break end
         want_t[#want_t + 1] = pr.type or (pr.table and "table") or "any"
       end
       local rets = table.concat(e.returns or { "any" }, ";")

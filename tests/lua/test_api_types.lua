@@ -150,11 +150,13 @@ local function check_args(name, args)
   local e = entries[name]
   local off = e.kind == "method" and 1 or 0
   for i, p in ipairs(e.params) do
-    if p.vararg then break end
-    local v = args[i + off]
-    if p.type and v ~= nil and not conforms(v, p.type) then
-      return string.format("%s: argument %s is %s, declared %s", name, p.name, describe(v), p.type)
+    for j = i + off, p.vararg and math.max(args.n, i + off) or i + off do -- a vararg: every value
+      local v = args[j]
+      if p.type and v ~= nil and not conforms(v, p.type) then
+        return string.format("%s: argument %s is %s, declared %s", name, p.name, describe(v), p.type)
+      end
     end
+    if p.vararg then break end
   end
 end
 
@@ -260,6 +262,14 @@ T.test("tensor functions and Tensor methods with explicit types", function()
   m(S, "Tensor:narrow", 1, 1, 2)
   m(S, "Tensor:transpose", 1, 2)
   m(S, "Tensor:to", "f64")
+  m(S, "Tensor:view", 9); m(S, "Tensor:view", { 9 }); m(S, "Tensor:reshape", 1, 9)
+  m(S, "Tensor:permute", 2, 1); m(S, "Tensor:flip", { 1 }); m(S, "Tensor:repeat_tensor", 1, 2)
+  fn("tensor.ones", { 2, 2 }); fn("tensor.rand", 2, 2); fn("tensor.normal", 0, 1, 3)
+  m(S, "Tensor:index_select", 1, { 1, 3 })
+  m(S, "Tensor:index_add", 1, tensor.new({ 1, 3 }), S:narrow(1, 1, 2))
+  m(S, "Tensor:gather", 2, tensor.new({ { 1 }, { 2 }, { 3 } }))
+  m(S, "Tensor:where", S:gt(0), 0)
+  m(S, "Tensor:addmm", S, S)
   local x = tensor.ones(2):requires_grad()
   local z = (x * 2):sum()
   m(z, "Tensor:grad_fn")
@@ -493,7 +503,8 @@ end)
 local function sample(ty, self, pname)
   for _, alt in ipairs(split(ty, "|")) do
     alt = alt:gsub("%?$", "")
-    if alt == "Tensor" and (pname == "mask" or pname == "cond") then return self:gt(0)
+    if pname == "index" then return nil -- its shape depends on the op
+    elseif alt == "Tensor" and (pname == "mask" or pname == "cond") then return self:gt(0)
     elseif alt == "Tensor" then return self:clone()
     elseif alt == "integer" then return 1
     elseif alt == "number" then return 0.5

@@ -898,7 +898,7 @@ function Tensor:add_(other) end
 ---```lua
 ---t:addmm(a, b, {beta=1, alpha=1})
 ---```
----@param a any
+---@param a Tensor
 ---@param b Tensor
 ---@param opts? table {beta=, alpha=}
 ---@return Tensor
@@ -1288,7 +1288,7 @@ function Tensor:exp_() end
 ---```lua
 ---t:expand(...shape)
 ---```
----@param ... any shape
+---@param ... integer|integer[] shape
 ---@return Tensor
 function Tensor:expand(...) end
 
@@ -1351,7 +1351,7 @@ function Tensor:flatten(start_dim, end_dim) end
 ---```lua
 ---t:flip(...dims)
 ---```
----@param ... any dims
+---@param ... integer|integer[] dims
 ---@return Tensor
 function Tensor:flip(...) end
 
@@ -1402,7 +1402,7 @@ function Tensor:free() end
 ---t:gather(dim, index)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@return Tensor
 function Tensor:gather(dim, index) end
 
@@ -1454,7 +1454,7 @@ function Tensor:gt(other) end
 ---t:index_add(dim, index, src)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param src Tensor
 ---@return Tensor
 function Tensor:index_add(dim, index, src) end
@@ -1465,7 +1465,7 @@ function Tensor:index_add(dim, index, src) end
 ---t:index_add_(dim, index, src)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param src Tensor
 ---@return Tensor
 function Tensor:index_add_(dim, index, src) end
@@ -1476,7 +1476,7 @@ function Tensor:index_add_(dim, index, src) end
 ---t:index_copy(dim, index, src)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param src Tensor
 ---@return Tensor
 function Tensor:index_copy(dim, index, src) end
@@ -1487,7 +1487,7 @@ function Tensor:index_copy(dim, index, src) end
 ---t:index_copy_(dim, index, src)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param src Tensor
 ---@return Tensor
 function Tensor:index_copy_(dim, index, src) end
@@ -1498,7 +1498,7 @@ function Tensor:index_copy_(dim, index, src) end
 ---t:index_fill(dim, index, value)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param value any
 ---@return Tensor
 function Tensor:index_fill(dim, index, value) end
@@ -1509,7 +1509,7 @@ function Tensor:index_fill(dim, index, value) end
 ---t:index_fill_(dim, index, value)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param value any
 ---@return Tensor
 function Tensor:index_fill_(dim, index, value) end
@@ -1520,7 +1520,7 @@ function Tensor:index_fill_(dim, index, value) end
 ---t:index_select(dim, index)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@return Tensor
 function Tensor:index_select(dim, index) end
 
@@ -1948,7 +1948,7 @@ function Tensor:outer(y) end
 ---```lua
 ---t:permute(...dims)
 ---```
----@param ... any dims
+---@param ... integer|integer[] dims
 ---@return Tensor
 function Tensor:permute(...) end
 
@@ -2056,7 +2056,7 @@ function Tensor:remainder_(other) end
 ---t['repeat'](t, ...counts)
 ---```
 ---@param t any
----@param ... any counts
+---@param ... integer|integer[] counts
 ---@return Tensor
 Tensor["repeat"] = function(self, t, ...) end
 
@@ -2065,7 +2065,7 @@ Tensor["repeat"] = function(self, t, ...) end
 ---```lua
 ---t:repeat_tensor(...counts)
 ---```
----@param ... any counts
+---@param ... integer|integer[] counts
 ---@return Tensor
 function Tensor:repeat_tensor(...) end
 
@@ -2083,7 +2083,7 @@ function Tensor:requires_grad(flag) end
 ---```lua
 ---t:reshape(...shape)
 ---```
----@param ... any shape
+---@param ... integer|integer[] shape
 ---@return Tensor
 function Tensor:reshape(...) end
 
@@ -2093,7 +2093,7 @@ function Tensor:reshape(...) end
 ---t:roll(shifts, [dims])
 ---```
 ---@param shifts any
----@param dims? any
+---@param dims? integer|integer[]
 ---@return Tensor
 function Tensor:roll(shifts, dims) end
 
@@ -2135,7 +2135,7 @@ function Tensor:rsqrt_() end
 ---t:scatter(dim, index, src_or_value)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param src_or_value any
 ---@return Tensor
 function Tensor:scatter(dim, index, src_or_value) end
@@ -2146,7 +2146,7 @@ function Tensor:scatter(dim, index, src_or_value) end
 ---t:scatter_(dim, index, src_or_value)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param src_or_value any
 ---@return Tensor
 function Tensor:scatter_(dim, index, src_or_value) end
@@ -2157,7 +2157,7 @@ function Tensor:scatter_(dim, index, src_or_value) end
 ---t:scatter_add(dim, index, src)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param src Tensor
 ---@return Tensor
 function Tensor:scatter_add(dim, index, src) end
@@ -2168,7 +2168,7 @@ function Tensor:scatter_add(dim, index, src) end
 ---t:scatter_add_(dim, index, src)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@param src Tensor
 ---@return Tensor
 function Tensor:scatter_add_(dim, index, src) end
@@ -2179,7 +2179,7 @@ function Tensor:scatter_add_(dim, index, src) end
 ---t:select(dim, index)
 ---```
 ---@param dim integer
----@param index any
+---@param index Tensor|integer[]
 ---@return Tensor
 function Tensor:select(dim, index) end
 
@@ -2551,7 +2551,7 @@ function Tensor:var(dim, keepdim, opts) end
 ---```lua
 ---t:view(...shape)
 ---```
----@param ... any shape
+---@param ... integer|integer[] shape
 ---@return Tensor
 function Tensor:view(...) end
 
@@ -2560,7 +2560,7 @@ function Tensor:view(...) end
 ---```lua
 ---t:where(cond, other)
 ---```
----@param cond any
+---@param cond Tensor
 ---@param other Tensor|number
 ---@return Tensor
 function Tensor:where(cond, other) end

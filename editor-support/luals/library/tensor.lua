@@ -74,7 +74,7 @@ function tensor.atan2(a, b) end
 ---tensor.bernoulli(p_tensor | p, ...shape, {dtype=, gen=})
 ---```
 ---@param p_tensor any
----@param ... any shape
+---@param ... integer|integer[]|table shape
 ---@return Tensor
 function tensor.bernoulli(p_tensor, ...) end
 
@@ -205,7 +205,7 @@ function tensor.eigh(A) end
 ---```lua
 ---tensor.empty(...shape, {dtype=})
 ---```
----@param ... any shape
+---@param ... integer|integer[]|table shape
 ---@return Tensor
 function tensor.empty(...) end
 
@@ -283,7 +283,7 @@ function tensor.from(bytes, dtype, shape) end
 ---```lua
 ---tensor.full(shape, value, {dtype=})
 ---```
----@param shape any
+---@param shape integer|integer[]
 ---@param value any
 ---@param opts? table {dtype=}
 ---@return Tensor
@@ -595,7 +595,7 @@ function tensor.new(nested_table, opts) end
 ---```
 ---@param mean any
 ---@param std any
----@param ... any shape
+---@param ... integer|integer[]|table shape
 ---@return Tensor
 function tensor.normal(mean, std, ...) end
 
@@ -615,7 +615,7 @@ function tensor.one_hot(labels, num_classes, opts) end
 ---```lua
 ---tensor.ones(...shape, {dtype=})
 ---```
----@param ... any shape
+---@param ... integer|integer[]|table shape
 ---@return Tensor
 function tensor.ones(...) end
 
@@ -654,7 +654,7 @@ function tensor.qr(A) end
 ---```lua
 ---tensor.rand(...shape, {dtype=, gen=})
 ---```
----@param ... any shape
+---@param ... integer|integer[]|table shape
 ---@return Tensor
 function tensor.rand(...) end
 
@@ -665,7 +665,7 @@ function tensor.rand(...) end
 ---```
 ---@param low any
 ---@param high any
----@param ... any shape
+---@param ... integer|integer[]|table shape
 ---@return Tensor
 function tensor.randint(low, high, ...) end
 
@@ -674,7 +674,7 @@ function tensor.randint(low, high, ...) end
 ---```lua
 ---tensor.randn(...shape, {dtype=, gen=})
 ---```
----@param ... any shape
+---@param ... integer|integer[]|table shape
 ---@return Tensor
 function tensor.randn(...) end
 
@@ -882,6 +882,6 @@ function tensor.where(cond, a, b) end
 ---```lua
 ---tensor.zeros(...shape, {dtype=})
 ---```
----@param ... any shape
+---@param ... integer|integer[]|table shape
 ---@return Tensor
 function tensor.zeros(...) end
