@@ -715,6 +715,69 @@ function nn.fit(model, loader, opts)
 end
 
 
+-- --- the evidential loss ---------------------------------------------------------
+
+-- F.evidential_loss(evidence, target, {kind=, kl=, epoch=, annealing_step=10,
+-- reduction=}): Sensoy et al. 2018, "Evidential Deep Learning to Quantify
+-- Classification Uncertainty". evidence [N, K] >= 0 (relu, softplus or a
+-- clamped exp of the logits) parameterises Dirichlet(alpha = evidence + 1),
+-- S = sum alpha, p = alpha / S, y the one-hot of the 1-based targets:
+--   mse:     sum_k (y_k - p_k)^2 + p_k (1 - p_k) / (S + 1)     (their eq. 5)
+--   log:     sum_k y_k (log S - log alpha_k)                   (eq. 3)
+--   digamma: sum_k y_k (digamma S - digamma alpha_k)           (eq. 4)
+-- plus lambda KL(Dir(alpha~) || Dir(1)), alpha~ = y + (1 - y) alpha (the
+-- evidence of the wrong classes), lambda = kl, else min(1, epoch /
+-- annealing_step) when epoch is given (their annealing), else 1.
+function F.evidential_loss(evidence, target, opts)
+  opts = opts or {}
+  local fn = "evidential_loss"
+  if not tensor.is_tensor(evidence) or evidence:dim() ~= 2 or not (evidence:dtype() == "f32" or evidence:dtype() == "f64") then
+    error(fn .. ": evidence must be a float tensor [N, K]", 2)
+  end
+  local n, K = evidence:size(1), evidence:size(2)
+  if not tensor.is_tensor(target) or target:dim() ~= 1 or target:size(1) ~= n then
+    error(string.format("%s: target must be [%d] class indices (1-based), got %s", fn, n,
+      tensor.is_tensor(target) and "[" .. table.concat(target:shape(), ",") .. "]" or type(target)), 2)
+  end
+  local kind, reduction = opts.kind or "mse", opts.reduction or "mean"
+  local lam = opts.kl
+  if lam == nil then
+    lam = opts.epoch and math.min(1, opts.epoch / (opts.annealing_step or 10)) or 1
+  end
+  if type(lam) ~= "number" or lam < 0 then error(fn .. ": kl must be a number >= 0", 2) end
+  local ok, y = pcall(tensor.one_hot, target, K)
+  if not ok then error(fn .. ": target: " .. tostring(y), 2) end
+  y = y:to(evidence:dtype())
+  local alpha = evidence + 1
+  local S = alpha:sum(2, true)
+  local data
+  if kind == "mse" then
+    local p = alpha / S
+    data = ((y - p):square() + p * (1 - p) / (S + 1)):sum(2)
+  elseif kind == "log" then
+    data = (y * (S:log() - alpha:log())):sum(2)
+  elseif kind == "digamma" then
+    data = (y * (S:digamma() - alpha:digamma())):sum(2)
+  else
+    error(fn .. ": kind must be \"mse\", \"log\" or \"digamma\", got " .. tostring(kind), 2)
+  end
+  local loss = data
+  if lam > 0 then
+    local a = y + (1 - y) * alpha
+    local Sa = a:sum(2, true)
+    local kl = Sa:lgamma():view(-1) - a:lgamma():sum(2) - tensor.lgamma(tensor.new({ K }, { dtype = evidence:dtype() }))
+      + ((a - 1) * (a:digamma() - Sa:digamma())):sum(2)
+    loss = loss + kl * lam
+  end
+  if reduction == "mean" then return loss:mean()
+  elseif reduction == "sum" then return loss:sum()
+  elseif reduction == "none" then return loss end
+  error(fn .. ": reduction must be \"mean\", \"sum\" or \"none\", got " .. tostring(reduction), 2)
+end
+sonde.doc("nn.functional.evidential_loss",
+  "evidential_loss(evidence, target, {kind=\"mse\"|\"log\"|\"digamma\", kl=, epoch=, annealing_step=10, reduction=\"mean\"})",
+  "Sensoy et al. 2018: Dirichlet(evidence + 1) fit to 1-based targets, + KL to Dir(1) on wrong-class evidence, annealed min(1, epoch/annealing_step)")
+
 -- --- docs (help) ---------------------------------------------------------------
 
 for _, d in ipairs {

@@ -18,6 +18,8 @@ sd_tensor *sd_ad_binary(sd_binop op, const sd_tensor *a, const sd_tensor *b);
 sd_tensor *sd_ad_unary(sd_unop op, const sd_tensor *x);
 sd_tensor *sd_ad_where(const sd_tensor *cond, const sd_tensor *a, const sd_tensor *b);
 sd_tensor *sd_ad_clamp(const sd_tensor *x, double lo, double hi);
+/* polygamma(order, x), order -1 being lgamma (special.h) */
+sd_tensor *sd_ad_polygamma(int order, const sd_tensor *x);
 sd_tensor *sd_ad_reduce(sd_redop op, const sd_tensor *x, int dim, bool keepdim, double arg);
 sd_tensor *sd_ad_dimwise(sd_dimop op, const sd_tensor *x, int dim);
 

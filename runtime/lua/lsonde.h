@@ -82,6 +82,7 @@ extern const sd_reg sd_tensor_index_fns[], sd_tensor_index_methods[];
 extern const sd_reg sd_tensor_linalg_fns[], sd_tensor_linalg_methods[];
 extern const sd_reg sd_tensor_random_fns[], sd_tensor_random_methods[];
 extern const sd_reg sd_tensor_io_fns[], sd_tensor_io_methods[];
+extern const sd_reg sd_tensor_special_fns[], sd_tensor_special_methods[];
 extern const sd_reg sd_autograd_methods[];
 /* Metamethods (__add, __unm, ...) contributed by ltensor_math.c. */
 extern const sd_reg sd_tensor_math_meta[];

@@ -882,11 +882,11 @@ const sd_reg sd_tensor_core_methods[] = {
 
 static const sd_reg *const fn_tables[] = {
   sd_tensor_core_fns, sd_tensor_math_fns, sd_tensor_index_fns, sd_tensor_linalg_fns,
-  sd_tensor_random_fns, sd_tensor_io_fns, NULL};
+  sd_tensor_random_fns, sd_tensor_io_fns, sd_tensor_special_fns, NULL};
 static const sd_reg *const method_tables[] = {
   sd_tensor_core_methods, sd_tensor_math_methods, sd_tensor_index_methods,
   sd_tensor_linalg_methods, sd_tensor_random_methods, sd_tensor_io_methods,
-  sd_autograd_methods, NULL};
+  sd_tensor_special_methods, sd_autograd_methods, NULL};
 
 int sd_open_tensor(lua_State *L) {
   lua_newtable(L); /* module */

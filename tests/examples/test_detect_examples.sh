@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_detect_examples.sh: small runs of examples/anomaly_textures.sonde and
 # examples/ood_fashion.sonde; checks the logged numbers (AUROCs and PRO in
-# range and above chance, FPR@95 in [0, 1], CIs around the AUROC) and that
+# range and above chance, FPR@95 in [0, 1], CIs around the AUROC, the
+# evidential twin above chance) and that
 # the overlay picture is a non-blank PNG. Prints the TALLY line.
 SONDE=${SONDE:-./sonde}
 export LUA_PATH="$(pwd)/tests/lua/?.lua;;" # testlib, as tests/run.sh sets it
@@ -53,8 +54,8 @@ end)
 
 local recs = T.records(ood)
 local O = by(recs, "score")
-check("ood_fashion: five scores, AUROC inside its CI, FPR@95 in [0, 1]", function()
-  for _, s in ipairs { "msp", "energy", "maxlogit", "knn", "vacuity" } do
+check("ood_fashion: seven scores, AUROC inside its CI, FPR@95 in [0, 1]", function()
+  for _, s in ipairs { "msp", "energy", "maxlogit", "knn", "vacuity", "edl_vacuity", "edl_dissonance" } do
     local r = assert(O[s], "no record for " .. s)
     assert(r.auroc_lo <= r.auroc + 1e-9 and r.auroc <= r.auroc_hi + 1e-9, s .. " CI")
     assert(r.fpr95 >= 0 and r.fpr95 <= 1, s .. " fpr95")
@@ -63,6 +64,15 @@ end)
 check("ood_fashion: far-OOD classes detected above chance", function()
   assert(O.msp.auroc > 0.7 and O.knn.auroc > 0.7, string.format("msp %.3f knn %.3f", O.msp.auroc, O.knn.auroc))
   for _, r in ipairs(recs) do if r.id_accuracy then assert(r.id_accuracy > 0.5) end end
+end)
+check("ood_fashion: the evidential twin learns the ID classes and its scores rank OOD above chance", function()
+  local acc
+  for _, r in ipairs(recs) do acc = r.edl_id_accuracy or acc end
+  assert(acc and acc > 0.5, "evidential ID accuracy " .. tostring(acc))
+  -- at this size (2 epochs, KL weight 0.2) vacuity is still near chance;
+  -- a collapsed twin (all evidence 0, as relu evidence did) has both at 0.5
+  assert(math.max(O.edl_vacuity.auroc, O.edl_dissonance.auroc) > 0.7,
+    string.format("edl vacuity %.3f dissonance %.3f", O.edl_vacuity.auroc, O.edl_dissonance.auroc))
 end)
 T.done()
 LUA

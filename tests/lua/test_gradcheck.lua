@@ -48,6 +48,12 @@ for _, op in ipairs{ "log", "log1p", "sqrt", "rsqrt", "reciprocal" } do
   check(op, function(a) return a[op](a) end, { pos(2, 3) })
 end
 check("softplus above threshold", function(a) return (a * 30):softplus() end, { pos(4) })
+-- the log-gamma family: positive inputs, and negative ones between the poles
+check("lgamma", function(a) return a:lgamma() end, { pos(2, 3) * 3 })
+check("lgamma negative", function(a) return tensor.lgamma(-a) end, { pos(4) + 0.5 })
+check("digamma", function(a) return a:digamma() end, { pos(2, 3) })
+check("polygamma 1", function(a) return tensor.polygamma(1, a) end, { pos(2, 3) })
+check("polygamma 3", function(a) return a:polygamma(3) end, { pos(4) + 1 })
 check("where", function(c, a, b) return tensor.where(c:gt(0), a, b) end, { r(3, 1), r(3, 2), r(2) })
 check("clamp", function(a) return a:clamp(-0.5, 0.5) end, { r(4, 3) })
 
@@ -133,6 +139,14 @@ T.test("second derivatives (create_graph)", function()
   end, { x:detach() })
   T.ok(ok, why)
   T.ok(z)
+end)
+
+T.test("second derivative of lgamma is trigamma (create_graph)", function()
+  local x = tensor.new({ 0.3, 1, 4.5 }, { dtype = "f64" }):requires_grad()
+  local g = autograd.grad(x:lgamma():sum(), x, { create_graph = true })
+  T.near(g:tolist(), x:detach():digamma():tolist(), 1e-15)
+  local gg = autograd.grad(g:sum(), x)
+  T.near(gg:tolist(), tensor.polygamma(1, x:detach()):tolist(), 1e-15)
 end)
 
 T.test("in-place change of a saved tensor is caught at backward", function()
