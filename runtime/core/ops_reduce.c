@@ -76,14 +76,16 @@ static int64_t grain(int64_t work_per_item) {
    the sum anyway. */
 #define STEP_SHIFT(T, a, v) ((v) > (a) ? (v) : (a))
 
-/* acc[0] = the pairwise join of acc[0..LANES), unrolled so the lanes stay
-   in registers. */
-#define JOIN_STEP(acc, STEP, T, w) \
-  UNROLL_LANES for (int j = 0; j < (w); j++) acc[j] = STEP(T, acc[j], acc[j + (w)]);
-#define JOIN_LANES(acc, STEP, T)                                                      \
+/* acc[0] = the pairwise join of acc[0..LANES), unrolled as the lane loop
+   (sums: so the lanes stay in registers; max and min: rolled, as only
+   loops if-convert into vector selects). */
+#define JOIN_STEP(acc, STEP, T, w, UNROLL) \
+  UNROLL for (int j = 0; j < (w); j++) acc[j] = STEP(T, acc[j], acc[j + (w)]);
+#define JOIN_LANES(acc, STEP, T, U)                                                   \
   do {                                                                                \
-    JOIN_STEP(acc, STEP, T, 16) JOIN_STEP(acc, STEP, T, 8) JOIN_STEP(acc, STEP, T, 4) \
-    JOIN_STEP(acc, STEP, T, 2) JOIN_STEP(acc, STEP, T, 1)                             \
+    JOIN_STEP(acc, STEP, T, 16, U) JOIN_STEP(acc, STEP, T, 8, U)                      \
+    JOIN_STEP(acc, STEP, T, 4, U) JOIN_STEP(acc, STEP, T, 2, U)                       \
+    JOIN_STEP(acc, STEP, T, 1, U)                                                     \
   } while (0)
 _Static_assert(LANES == 32, "JOIN_LANES joins 32 lanes");
 
@@ -104,7 +106,7 @@ _Static_assert(LANES == 32, "JOIN_LANES joins 32 lanes");
         for (int j = 0; j < LANES; j++) acc[j] = STEP(T, acc[j], x_[i + j]);  \
       }                                                                       \
       for (int j = 0; i + j < n; j++) acc[j] = STEP(T, acc[j], x_[i + j]);    \
-      JOIN_LANES(acc, STEP, T);                                               \
+      JOIN_LANES(acc, STEP, T, UNROLL);                                       \
       r_ = acc[0];                                                            \
     }                                                                         \
     *(T *)dst = r_;                                                           \
@@ -281,16 +283,32 @@ static sd_tensor *reduce_owned(kind k, sd_tensor *t, int dim, bool keepdim, cons
 #define BETTER_MAX(v, b) ((v) > (b) || ((v) != (v) && (b) == (b)))
 #define BETTER_MIN(v, b) ((v) < (b) || ((v) != (v) && (b) == (b)))
 
-/* Row scan: values and 1-based indices of the first extreme. */
-#define ARG_ROW(T, BETTER)                                                   \
+/* Row scan: the extreme over lanes, as amax, then the first position
+   holding it (a NaN if it is one), looked for a block of LANES at a time
+   so both passes vectorize. The value is read back at that position (the
+   lanes may have met -0 before 0). */
+#define ARG_ROW(T, STEP)                                                     \
   do {                                                                       \
     const T *x_ = (const T *)src;                                            \
-    T best = x_[0];                                                          \
-    int64_t bi = 0;                                                          \
-    for (int64_t i = 1; i < len; i++)                                        \
-      if (BETTER(x_[i], best)) { best = x_[i]; bi = i; }                     \
-    *(T *)val = best;                                                        \
-    *idx = bi + 1;                                                           \
+    int64_t n = len;                                                         \
+    T m;                                                                     \
+    {                                                                        \
+      char *dst = (char *)&m;                                                \
+      LANE_REDUCE(T, STEP, ROLLED, ID_FIRST);                                \
+    }                                                                        \
+    int64_t i = 0;                                                           \
+    if (m == m) {                                                            \
+      for (; i + LANES <= n; i += LANES) {                                   \
+        int hit = 0;                                                         \
+        for (int j = 0; j < LANES; j++) hit |= x_[i + j] == m;               \
+        if (hit) break;                                                      \
+      }                                                                      \
+      while (x_[i] != m) i++;                                                \
+    } else {                                                                 \
+      while (x_[i] == x_[i]) i++;                                            \
+    }                                                                        \
+    *(T *)val = x_[i];                                                       \
+    *idx = i + 1;                                                            \
   } while (0)
 
 #define ARG_COL(T, BETTER)                                                   \
@@ -305,16 +323,16 @@ static sd_tensor *reduce_owned(kind k, sd_tensor *t, int dim, bool keepdim, cons
       }                                                                      \
   } while (0)
 
-#define ARG_BY_DTYPE(MACRO)                                                  \
+#define ARG_BY_DTYPE(MACRO, MAX, MIN)                                        \
   switch (dt) {                                                              \
-  case SD_F32: if (ismax) MACRO(float, BETTER_MAX); else MACRO(float, BETTER_MIN); break;   \
-  case SD_F64: if (ismax) MACRO(double, BETTER_MAX); else MACRO(double, BETTER_MIN); break; \
-  default: if (ismax) MACRO(int64_t, BETTER_MAX); else MACRO(int64_t, BETTER_MIN); break;   \
+  case SD_F32: if (ismax) MACRO(float, MAX); else MACRO(float, MIN); break;  \
+  case SD_F64: if (ismax) MACRO(double, MAX); else MACRO(double, MIN); break; \
+  default: if (ismax) MACRO(int64_t, MAX); else MACRO(int64_t, MIN); break;  \
   }
 
 typedef struct { bool ismax; sd_dtype dt; const char *x; char *val; int64_t *idx; plan p; int64_t nchunk; } argctx;
 
-static void arg_items(int64_t b, int64_t e, void *v) {
+SD_KERNEL static void arg_items(int64_t b, int64_t e, void *v) {
   const argctx *c = v;
   bool ismax = c->ismax;
   sd_dtype dt = c->dt;
@@ -324,14 +342,14 @@ static void arg_items(int64_t b, int64_t e, void *v) {
       const char *src = c->x + it * len * es;
       char *val = c->val + it * es;
       int64_t *idx = c->idx + it;
-      ARG_BY_DTYPE(ARG_ROW);
+      ARG_BY_DTYPE(ARG_ROW, STEP_MAX, STEP_MIN);
     } else {
       int64_t o = it / c->nchunk, j0 = it % c->nchunk * CHUNK;
       int64_t n = inner - j0 < CHUNK ? inner - j0 : CHUNK;
       const char *src = c->x + (o * len * inner + j0) * es;
       char *val = c->val + (o * inner + j0) * es;
       int64_t *idx = c->idx + o * inner + j0;
-      ARG_BY_DTYPE(ARG_COL);
+      ARG_BY_DTYPE(ARG_COL, BETTER_MAX, BETTER_MIN);
     }
   }
 }
@@ -585,7 +603,7 @@ static void scan_items(int64_t b, int64_t e, void *v) {
         acc[j] += e;                                                               \
       }                                                                            \
     }                                                                              \
-    JOIN_LANES(acc, STEP_SUM, T);                                                  \
+    JOIN_LANES(acc, STEP_SUM, T, UNROLL_LANES);                                    \
     if (lg) {                                                                      \
       T ls = LOG(acc[0]);                                                          \
       for (i = 0; i < n; i++) o[i] = (x[i] - m) - ls;                              \

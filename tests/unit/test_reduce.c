@@ -228,6 +228,49 @@ START_TEST(nan_and_indices) {
 }
 END_TEST
 
+/* Rows of many lengths (around the 32 lanes and past SD_BLOCK) with ties,
+   NaNs and signed zeros at chosen places: values and 1-based indices of
+   max and min over the last dim equal a first-occurrence scan. */
+START_TEST(argmax_rows) {
+  const int64_t lens[] = {1, 2, 31, 32, 33, 63, 64, 65, 100, 512, 4099};
+  for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+    int64_t s[2] = {7, lens[li]}, n = lens[li];
+    for (int di = 0; di < 3; di++) {
+      sd_dtype dt = di == 0 ? SD_F32 : di == 1 ? SD_F64 : SD_I64;
+      sd_tensor *x = sd_empty(dt, 2, s);
+      for (int64_t r = 0; r < 7; r++)
+        for (int64_t i = 0; i < n; i++) {
+          double v = (double)((i * 13 + r * 5) % 11) - 5; /* ties of 5 and -5 */
+          if (r == 1) v = 0;
+          if (r == 2 && sd_dtype_is_float(dt)) v = i % 3 ? 0.0 : -0.0;
+          if (r == 3 && sd_dtype_is_float(dt) && i == n - 1) v = NAN;
+          if (r == 4 && sd_dtype_is_float(dt) && (i == n / 2 || i == n - 1)) v = NAN;
+          if (r == 5 && i == n / 3) v = 1e9;
+          if (r == 6 && sd_dtype_is_float(dt)) v = -INFINITY;
+          sd_set_ptr(dt, (char *)sd_data(x) + (r * n + i) * (int64_t)sd_dtype_size(dt), v);
+        }
+      for (int mx = 0; mx < 2; mx++) {
+        sd_tensor *vals, *idx;
+        ck_assert_int_eq(sd_reduce_indexed(mx ? SD_AMAX : SD_AMIN, x, 1, false, &vals, &idx), SD_OK);
+        for (int64_t r = 0; r < 7; r++) {
+          int64_t bi = 0;
+          for (int64_t i = 1; i < n; i++) {
+            double v = sd_get_flat(x, r * n + i), b = sd_get_flat(x, r * n + bi);
+            if ((mx ? v > b : v < b) || (isnan(v) && !isnan(b))) bi = i;
+          }
+          double want = sd_get_flat(x, r * n + bi), got = sd_get_flat(vals, r);
+          ck_assert_msg(((int64_t *)sd_data(idx))[r] == bi + 1, "n %lld dt %d row %lld: index %lld, want %lld",
+                        (long long)n, (int)dt, (long long)r, (long long)((int64_t *)sd_data(idx))[r], (long long)bi + 1);
+          ck_assert(isnan(want) ? isnan(got) : got == want && signbit(got) == signbit(want));
+        }
+        sd_release(vals); sd_release(idx);
+      }
+      sd_release(x);
+    }
+  }
+}
+END_TEST
+
 START_TEST(dtypes_and_errors) {
   int64_t s[2] = {3, 4};
   sd_tensor *i = spread(SD_I32, 2, s, 1), *b = spread(SD_BOOL, 2, s, 2);
@@ -370,6 +413,7 @@ int main(void) {
   tcase_add_test(tc, long_rows_and_columns);
   tcase_add_test(tc, empty_inputs);
   tcase_add_test(tc, nan_and_indices);
+  tcase_add_test(tc, argmax_rows);
   tcase_add_test(tc, dtypes_and_errors);
   tcase_add_test(tc, scans_and_softmax);
   tcase_add_test(tc, thread_count_invariance);
