@@ -74,7 +74,7 @@ $(B)/tests/%: tests/unit/%.c $(CORE_OBJ) tests/unit/unit.h
 	  $(shell pkg-config --cflags --libs check) $(LIBS)
 
 editor-files: $(PROG) # editor files' built-in lists, from the doc registry (scripts/editor_files.lua)
-	$(PROG) --dump-api >$(B)/api.json && $(PROG) scripts/editor_files.lua $(B)/api.json .
+	$(abspath $(PROG)) --dump-api >$(B)/api.json && $(abspath $(PROG)) scripts/editor_files.lua $(B)/api.json .
 
 deps:
 	@sh scripts/deps.sh
