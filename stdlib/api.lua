@@ -109,9 +109,10 @@ local function typed(e)
   local own, scope = types.params[e.name] or {}, types.params[e.module] or {}
   for i, p in ipairs(e.params) do
     if not p.table then p.type = own[p.name] or scope[p.name] end -- a vararg: each value's
-    -- the values of "...shape, {dtype=}" run into the options table
+    -- a skipped optional argument or the values of a vararg run into the
+    -- options table: t:sort{descending=true}, tensor.zeros(2, 3, {dtype=})
     local last = e.params[#e.params]
-    if p.vararg and p.type and i < #e.params and last.table then p.type = p.type .. "|table" end
+    if (p.vararg or p.optional) and p.type and i < #e.params and last.table then p.type = p.type .. "|table" end
   end
   e.overloads = types.overloads[e.name]
   return e

@@ -969,7 +969,7 @@ function Tensor:argmin(dim, keepdim) end
 ---```lua
 ---t:argsort([dim=last], {descending=false})
 ---```
----@param dim? integer
+---@param dim? integer|table
 ---@param opts? table {descending=}
 ---@return Tensor
 function Tensor:argsort(dim, opts) end
@@ -1205,6 +1205,14 @@ function Tensor:diag(k) end
 ---@param dim2? any
 ---@return Tensor
 function Tensor:diagonal(offset, dim1, dim2) end
+
+---psi(t), the derivative of lgamma
+---
+---```lua
+---t:digamma()
+---```
+---@return Tensor
+function Tensor:digamma() end
 
 ---number of dims
 ---
@@ -1593,6 +1601,14 @@ function Tensor:kthvalue(k, dim, keepdim) end
 ---@return Tensor
 function Tensor:le(other) end
 
+---log |Gamma(t)|
+---
+---```lua
+---t:lgamma()
+---```
+---@return Tensor
+function Tensor:lgamma() end
+
 ---natural logarithm
 ---
 ---```lua
@@ -1952,6 +1968,15 @@ function Tensor:outer(y) end
 ---@return Tensor
 function Tensor:permute(...) end
 
+---n-th derivative of digamma at t
+---
+---```lua
+---t:polygamma(n)
+---```
+---@param n integer
+---@return Tensor
+function Tensor:polygamma(n) end
+
 ---a ^ b with broadcasting
 ---
 ---```lua
@@ -2296,7 +2321,7 @@ function Tensor:solve(B) end
 ---```lua
 ---t:sort([dim=last], {descending=false, stable=true})
 ---```
----@param dim? integer
+---@param dim? integer|table
 ---@param opts? table {descending=, stable=}
 ---@return Tensor values
 ---@return Tensor indices
@@ -2358,8 +2383,8 @@ function Tensor:squeeze(dim) end
 ---```lua
 ---t:std([dim] [, keepdim] [, {correction=1, unbiased=true}])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@param opts? table {correction=, unbiased=}
 ---@return Tensor
 function Tensor:std(dim, keepdim, opts) end
@@ -2459,7 +2484,7 @@ function Tensor:tolist() end
 ---t:topk(k, [dim=last], {largest=true, sorted=true})
 ---```
 ---@param k integer
----@param dim? integer
+---@param dim? integer|table
 ---@param opts? table {largest=, sorted=}
 ---@return Tensor values
 ---@return Tensor indices
@@ -2540,8 +2565,8 @@ function Tensor:unsqueeze(dim) end
 ---```lua
 ---t:var([dim] [, keepdim] [, {correction=1, unbiased=true}])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@param opts? table {correction=, unbiased=}
 ---@return Tensor
 function Tensor:var(dim, keepdim, opts) end

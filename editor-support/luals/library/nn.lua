@@ -330,6 +330,17 @@ function nn.functional.dropout(x, p, opts) end
 ---@return Tensor
 function nn.functional.embedding(ids, weight) end
 
+---Sensoy et al. 2018: Dirichlet(evidence + 1) fit to 1-based targets, + KL to Dir(1) on wrong-class evidence, annealed min(1, epoch/annealing_step)
+---
+---```lua
+---evidential_loss(evidence, target, {kind="mse"|"log"|"digamma", kl=, epoch=, annealing_step=10, reduction="mean"})
+---```
+---@param evidence any
+---@param target any
+---@param opts? table {kind=, kl=, epoch=, annealing_step=, reduction=}
+---@return Tensor
+function nn.functional.evidential_loss(evidence, target, opts) end
+
 ---x Φ(x) with the exact erf form
 ---
 ---```lua

@@ -170,6 +170,15 @@ function tensor.default_generator() end
 ---@return Tensor
 function tensor.det(A) end
 
+---d/dx lgamma(x), psi; -+inf at -+0, NaN at negative integers
+---
+---```lua
+---tensor.digamma(x)
+---```
+---@param x Tensor
+---@return Tensor
+function tensor.digamma(x) end
+
 ---a / b, true division (integers give f32)
 ---
 ---```lua
@@ -243,7 +252,7 @@ function tensor.expm1(t) end
 ---tensor.eye(n [, m], {dtype=})
 ---```
 ---@param n integer
----@param m? integer
+---@param m? integer|table
 ---@param opts? table {dtype=}
 ---@return Tensor
 function tensor.eye(n, m, opts) end
@@ -381,6 +390,15 @@ function tensor.isnan(t) end
 ---@param b Tensor|number
 ---@return Tensor
 function tensor.le(a, b) end
+
+---log |Gamma(x)|; +inf at 0, -1, -2, ... (integers give f32)
+---
+---```lua
+---tensor.lgamma(x)
+---```
+---@param x Tensor
+---@return Tensor
+function tensor.lgamma(x) end
 
 ---steps evenly spaced values from a to b
 ---
@@ -628,6 +646,16 @@ function tensor.ones(...) end
 ---@param y Tensor
 ---@return Tensor
 function tensor.outer(x, y) end
+
+---n-th derivative of digamma (n >= 0; n = 1: trigamma), as torch.polygamma
+---
+---```lua
+---tensor.polygamma(n, x)
+---```
+---@param n any
+---@param x Tensor
+---@return Tensor
+function tensor.polygamma(n, x) end
 
 ---a ^ b with broadcasting
 ---
