@@ -18,9 +18,13 @@
    A chunk of one sample needs no layout change: its block of the output
    (or output gradient) is already [Cout/g, OH OW], so GEMMs read and write
    the tensors in place, and a 1x1 stride-1 unpadded convolution's columns
-   are the input itself (no im2col, no col2im). */
+   are the input itself (no im2col, no col2im). A 3x3 stride-1 undilated
+   convolution with enough channels goes by Winograd's F(2x2, 3x3) instead
+   (conv_wino.c), 2.25 times fewer multiplications; so does its input
+   gradient when the padding is 1. The weight gradient is always im2col's. */
 #include "nn_impl.h"
 #include "blas.h"
+#include "conv_wino.h"
 #include "parallel.h"
 #include <limits.h>
 #include <stdlib.h>
@@ -43,6 +47,7 @@ typedef struct {
   int64_t kk, l;      /* rows of cols (Cin/g kh kw) and one sample's columns (OH OW) */
   int64_t bs, nch;    /* samples per chunk, chunks */
   bool pointwise;     /* 1x1, stride 1, no padding: a sample's columns are its input */
+  bool wino;          /* 3x3, stride 1, no dilation, enough channels */
 } geom;
 
 static sd_status conv_geom(const char *fn, const sd_tensor *x, const sd_tensor *w,
@@ -96,6 +101,8 @@ static sd_status conv_geom(const char *fn, const sd_tensor *x, const sd_tensor *
   g->kk = g->cing * g->kh * g->kw;
   g->l = g->oh * g->ow;
   g->pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+  g->wino = g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+            sd_wino_fits(g->cing, g->coutg);
   g->bs = g->l >= SD_CONV_COLS ? 1 : SD_CONV_COLS / g->l;
   if (g->bs > g->n) g->bs = g->n ? g->n : 1;
   g->nch = (g->n + g->bs - 1) / g->bs;
@@ -312,7 +319,11 @@ sd_tensor *sd_conv2d(const sd_tensor *x, const sd_tensor *w, const sd_tensor *b,
   j.w = sd_data(wc);
   j.b = bc ? sd_data(bc) : NULL;
   j.out = sd_data(out);
-  if (sd_numel(out) > 0) sd_parallel_for(g->nch, 1, forward_task, &j);
+  if (g->wino) {
+    sd_wino_shape ws = {g->n, g->cin, g->h, g->w, g->cout, g->ph, g->pw, g->groups};
+    if (sd_wino_conv(j.bl, j.d, j.x, j.w, false, j.b, j.out, &ws) != SD_OK) goto fail;
+  } else if (sd_numel(out) > 0)
+    sd_parallel_for(g->nch, 1, forward_task, &j);
   if (j.failed) { sd_error(SD_EMEM, "conv2d: out of memory for the columns"); goto fail; }
   if (sd_check_interrupt() != SD_OK) goto fail;
   sd_release(xc); sd_release(wc); sd_release(bc);
@@ -421,6 +432,14 @@ sd_status sd_conv2d_backward(const sd_tensor *gout, const sd_tensor *x, const sd
   j.gx = rx ? sd_data(rx) : NULL;
   j.gwpart = !gw || nch == 0 ? NULL : nch > 1 ? sd_data(part) : sd_data(rw);
   j.nparts = nch;
+  if (j.gx && g->wino && g->ph == 1 && g->pw == 1) {
+    /* the input gradient: gout convolved with the flipped weight, padded by
+       2 - p; with padding 1 (same-size convolutions) as many tiles as the
+       forward, else the extra tiles cost more than Winograd saves */
+    sd_wino_shape ws = {g->n, g->cout, g->oh, g->ow, g->cin, 2 - g->ph, 2 - g->pw, g->groups};
+    if ((rc = sd_wino_conv(j.bl, j.d, j.gout, j.w, true, NULL, j.gx, &ws)) != SD_OK) goto fail;
+    j.gx = NULL;
+  }
   if ((j.gx || j.gwpart) && g->n > 0) sd_parallel_for(nch, 1, backward_task, &j);
   if (j.failed) { sd_error(SD_EMEM, "conv2d_backward: out of memory for the columns"); goto fail; }
   if ((rc = sd_check_interrupt()) != SD_OK) goto fail;

@@ -1,7 +1,8 @@
 -- test_conv.lua: conv2d's fast paths through the binding: gradchecks in
--- f64 where a chunk is one sample (OH OW >= 1024, GEMMs in place) and for
--- pointwise 1x1 convolutions (the input is the columns), with groups; the
--- same bits for 1 and 2 threads in f32. test_nn_functional.lua has the rest.
+-- f64 where a chunk is one sample (OH OW >= 1024, GEMMs in place), for
+-- pointwise 1x1 convolutions (the input is the columns) and Winograd's 3x3
+-- (8 channels and more), with groups; the same bits for 1 and 2 threads in
+-- f32. test_nn_functional.lua has the rest.
 local T = require "testlib"
 local F = require "nn.functional"
 
@@ -13,9 +14,11 @@ local function check(fn, inputs)
   T.ok(ok, why)
 end
 
-T.test("conv2d gradchecks: one sample per chunk, pointwise, groups", function()
+T.test("conv2d gradchecks: one sample per chunk, pointwise, groups, Winograd", function()
   local cases = {
-    { x = { 1, 2, 34, 33 }, w = { 3, 2, 3, 3 }, o = { padding = 1 } },
+    { x = { 2, 8, 5, 6 }, w = { 8, 8, 3, 3 }, o = { padding = 1 } },
+    { x = { 1, 16, 5, 4 }, w = { 16, 8, 3, 3 }, o = { groups = 2 } },
+    { x = { 1, 1, 34, 33 }, w = { 2, 1, 3, 3 }, o = { padding = 1 } },
     { x = { 2, 2, 32, 33 }, w = { 4, 1, 1, 1 }, o = { groups = 2 } },
     { x = { 3, 3, 5, 7 }, w = { 2, 3, 1, 1 }, o = {} },
   }
@@ -31,6 +34,7 @@ T.test("conv2d: the same bits for 1 and 2 threads on every path", function()
     { x = { 3, 4, 40, 40 }, w = { 8, 4, 3, 3 }, o = { padding = 1 } },
     { x = { 4, 6, 33, 32 }, w = { 6, 3, 1, 1 }, o = { groups = 2 } },
     { x = { 20, 5, 9, 9 }, w = { 7, 5, 3, 3 }, o = { stride = 2 } },
+    { x = { 30, 8, 13, 12 }, w = { 16, 8, 3, 3 }, o = { padding = 1 } },
   }
   for _, c in ipairs(cases) do
     local x = tensor.randn(c.x, { gen = g }):requires_grad()

@@ -1,8 +1,9 @@
 /* test_conv.c: conv2d's fast paths against a naive f64 loop: chunks of one
    sample (GEMMs in place in the output and gradient), pointwise 1x1
    convolutions (the input is the columns; the input gradient is the GEMM's
-   result), with and without groups, odd sizes, strided copies; the same
-   bits for 1 and 2 threads on each path. test_nn.c has the general cases. */
+   result), Winograd's 3x3 (odd sizes, padding, groups, chunks), strided
+   copies; the same bits for 1 and 2 threads on each path. test_nn.c has
+   the general cases. */
 #include "unit.h"
 #include <string.h>
 #include "nn.h"
@@ -139,6 +140,20 @@ START_TEST(pointwise) { /* 1x1 stride 1: the input is the columns */
 }
 END_TEST
 
+START_TEST(winograd) { /* 3x3 stride 1, >= 8 channels per group */
+  conv_case cases[] = {
+    {3, 8, 11, 13, 8, 3, 3, ARGS(1, 1, 0, 0, 1, 1, 1)},   /* odd output 9x11: half tiles */
+    {2, 8, 9, 10, 16, 3, 3, ARGS(1, 1, 1, 1, 1, 1, 1)},   /* padding 1: the input gradient too */
+    {2, 9, 7, 8, 10, 3, 3, ARGS(1, 1, 2, 1, 1, 1, 1)},    /* padding 2 and 1 */
+    {2, 16, 6, 7, 16, 3, 3, ARGS(1, 1, 1, 1, 1, 1, 2)},   /* groups */
+    {2, 8, 34, 33, 8, 3, 3, ARGS(1, 1, 1, 1, 1, 1, 1)},   /* 289 tiles: a chunk per sample */
+    {40, 8, 3, 4, 8, 3, 3, ARGS(1, 1, 0, 0, 1, 1, 1)},    /* 1x2 outputs, 40 samples in 2 chunks */
+    {3, 8, 6, 6, 8, 3, 3, ARGS(1, 1, 0, 0, 2, 1, 1)},     /* dilated: the general path */
+  };
+  check_all(cases, sizeof cases / sizeof *cases);
+}
+END_TEST
+
 START_TEST(short_rows) { /* output rows of 1 to 20 elements: every piece of the row copy */
   for (int64_t wd = 1; wd <= 20; wd++) {
     conv_case c = {5, 2, 6, wd + 2, 3, 3, 3, ARGS(1, 1, 0, 1, 1, 1, 1)};
@@ -154,6 +169,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, one_sample_chunks);
   tcase_add_test(tc, pointwise);
+  tcase_add_test(tc, winograd);
   tcase_add_test(tc, short_rows);
   suite_add_tcase(s, tc);
   return unit_run(s);
