@@ -3,6 +3,7 @@
    one_hot, flip, roll, repeat, triangles and diagonals. */
 #include "index.h"
 #include "parallel.h"
+#include "ops_simd.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,17 +19,21 @@ static inline void put(char *d, const char *s, size_t es) {
 }
 
 /* Walks same-shape operands in row-major order on one thread, calling fn
-   for each run along the last dim: the order scatter relies on. */
-static void walk(int nop, sd_tensor *const *ops, sd_loop_fn fn, void *ctx) {
+   for each run along the last dim: the order scatter relies on. Only
+   positions b..e-1 along axis a are walked (a < 0: all). */
+static void walk_part(int nop, sd_tensor *const *ops, int a, int64_t b, int64_t e, sd_loop_fn fn,
+                      void *ctx) {
   const sd_tensor *t = ops[0];
   int nd = t->ndim;
-  int64_t n = nd ? t->shape[nd - 1] : 1, es[4], bs[4], pos[SD_MAXDIM] = {0};
+  int64_t shape[SD_MAXDIM], es[4], bs[4], pos[SD_MAXDIM] = {0};
   char *p[4], *q[4];
   if (sd_numel(t) == 0) return;
+  for (int d = 0; d < nd; d++) shape[d] = d == a ? e - b : t->shape[d];
+  int64_t n = nd ? shape[nd - 1] : 1;
   for (int k = 0; k < nop; k++) {
     es[k] = (int64_t)sd_dtype_size(ops[k]->dtype);
     bs[k] = nd ? ops[k]->stride[nd - 1] * es[k] : 0;
-    p[k] = sd_data(ops[k]);
+    p[k] = (char *)sd_data(ops[k]) + (a >= 0 ? b * ops[k]->stride[a] * es[k] : 0);
   }
   for (;;) {
     for (int k = 0; k < nop; k++) q[k] = p[k];
@@ -36,12 +41,16 @@ static void walk(int nop, sd_tensor *const *ops, sd_loop_fn fn, void *ctx) {
     int d = nd - 2;
     for (; d >= 0; d--) {
       for (int k = 0; k < nop; k++) p[k] += ops[k]->stride[d] * es[k];
-      if (++pos[d] < t->shape[d]) break;
-      for (int k = 0; k < nop; k++) p[k] -= ops[k]->stride[d] * es[k] * t->shape[d];
+      if (++pos[d] < shape[d]) break;
+      for (int k = 0; k < nop; k++) p[k] -= ops[k]->stride[d] * es[k] * shape[d];
       pos[d] = 0;
     }
     if (d < 0) return;
   }
+}
+
+static void walk(int nop, sd_tensor *const *ops, sd_loop_fn fn, void *ctx) {
+  walk_part(nop, ops, -1, 0, 0, fn, ctx);
 }
 
 /* idx as a contiguous i64 tensor (i32 is converted). */
@@ -56,12 +65,26 @@ static sd_tensor *index_arg(const char *fn, const sd_tensor *idx) {
   return k;
 }
 
+typedef struct { const int64_t *v; uint64_t size; int bad; } chkctx;
+
+SD_KERNEL static void check_part(int64_t b, int64_t e, void *v) {
+  chkctx *c = v;
+  const int64_t *x = c->v;
+  uint64_t size = c->size;
+  int bad = 0;
+  for (int64_t i = b; i < e; i++) bad |= (uint64_t)x[i] - 1 >= size; /* below 1 wraps to huge */
+  if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
+}
+
 /* The error for the first entry of I outside 1..size, if there is one.
    Scatters check before writing; gathers check as they read and call this
    only to word the message. */
 static sd_status index_check(const char *fn, const sd_tensor *I, int dim, int64_t size) {
   const int64_t *v = sd_data(I);
-  for (int64_t i = 0, n = sd_numel(I); i < n; i++)
+  int64_t n = sd_numel(I);
+  chkctx c = {v, (uint64_t)size, 0};
+  sd_parallel_for(n, 65536, check_part, &c);
+  for (int64_t i = 0; c.bad && i < n; i++)
     if (v[i] < 1 || v[i] > size)
       return sd_error(SD_EARG, "%s: index %lld out of range for dim %d of size %lld", fn,
                       (long long)v[i], dim + 1, (long long)size);
@@ -109,7 +132,7 @@ static inline bool gather_es(char **p, const int64_t *bs, int64_t n, int64_t dbs
   int64_t so = bs[0], si = bs[1], ss = bs[2];
   bool bad = false;
   for (int64_t i = 0; i < n; i++, o += so, ix += si, s += ss) {
-    uint64_t j = (uint64_t)(*(const int64_t *)ix - 1); /* below 1 wraps to huge */
+    uint64_t j = (uint64_t)*(const int64_t *)ix - 1; /* below 1 wraps to huge */
     if (j >= size) { bad = true; continue; }
     put(o, s + (int64_t)j * dbs, es);
   }
@@ -230,7 +253,8 @@ sd_tensor *sd_index_select(const sd_tensor *t, int dim, const sd_tensor *idx) {
         out = NULL;
       }
     }
-  } else {
+  } else if (index_check("index_select", I, dim, dim_size(t, dim)) == SD_OK) {
+    /* checked first: gather_run's message would read the broadcast view */
     sd_tensor *v = index_broadcast(I, dim, t->ndim, shape);
     if (v) out = gather_run("index_select", t, dim, v);
     sd_release(v);
@@ -287,9 +311,19 @@ static void scatter_add_loop(char **p, const int64_t *bs, int64_t n, void *v) {
   }
 }
 
-/* t[i with i_dim := I[i]] (+)= src[i] over I's shape, in row-major order
-   on one thread, so repeated indices give the same result every run. src
-   must have I's shape (a view is fine); it is converted to t's dtype. */
+typedef struct { sd_tensor *const *ops; int axis; sd_loop_fn fn; gctx *c; } scatpart;
+
+static void scatter_part(int64_t b, int64_t e, void *v) {
+  const scatpart *sp = v;
+  walk_part(3, sp->ops, sp->axis, b, e, sp->fn, sp->c);
+}
+
+/* t[i with i_dim := I[i]] (+)= src[i] over I's shape, in row-major order,
+   so repeated indices give the same result every run. Positions that
+   differ in a dim other than dim write to different elements of a
+   contiguous t: threads take ranges of the outermost such dim, and each
+   element still sees its writes in row-major order. src must have I's
+   shape (a view is fine); it is converted to t's dtype. */
 static sd_status scatter_run(sd_tensor *t, int dim, sd_tensor *I, const sd_tensor *src, bool add) {
   sd_tensor *s = sd_to_dtype(src, t->dtype);
   if (s && s->storage == t->storage) { /* reading what we write: copy first */
@@ -302,7 +336,15 @@ static sd_status scatter_run(sd_tensor *t, int dim, sd_tensor *I, const sd_tenso
   gctx c = {t->ndim ? t->stride[dim] * (int64_t)sd_dtype_size(t->dtype) : 0, dim_size(t, dim),
             sd_dtype_size(t->dtype), t->dtype, 0};
   sd_tensor *ops[3] = {base, I, s};
-  walk(3, ops, add ? scatter_add_loop : scatter_loop, &c);
+  scatpart sp = {ops, -1, add ? scatter_add_loop : scatter_loop, &c};
+  for (int d = 0; d < I->ndim && sp.axis < 0 && sd_is_contiguous(t); d++)
+    if (d != dim && I->shape[d] > 1) sp.axis = d;
+  if (sp.axis < 0) {
+    walk(3, ops, sp.fn, &c);
+  } else {
+    int64_t per = sd_numel(I) / I->shape[sp.axis];
+    sd_parallel_for(I->shape[sp.axis], 32768 / (per + 1) + 1, scatter_part, &sp);
+  }
   sd_release(base);
   sd_release(s);
   sd_bump_version(t);
@@ -416,6 +458,59 @@ static void select_loop(char **p, const int64_t *bs, int64_t n, void *v) {
     if (*(const uint8_t *)(p[1] + i * bs[1])) { put(c->out, p[0] + i * bs[0], c->es); c->out += c->es; }
 }
 
+/* masked_select of a contiguous t and mask: blocks of SD_BLOCK elements
+   are counted, then each is packed at its offset, so threads can take
+   blocks. A block is packed branch-free into a local buffer (writing every
+   element, advancing past the selected ones), then copied out. */
+typedef struct { const char *x; const uint8_t *m; char *out; int64_t n, *off; size_t es; } packctx;
+
+SD_KERNEL static void count_blocks(int64_t b, int64_t e, void *v) {
+  packctx *c = v;
+  for (int64_t k = b; k < e; k++) {
+    int64_t i1 = (k + 1) * SD_BLOCK < c->n ? (k + 1) * SD_BLOCK : c->n, count = 0;
+    for (int64_t i = k * SD_BLOCK; i < i1; i++) count += c->m[i] != 0;
+    c->off[k + 1] = count;
+  }
+}
+
+#define PACK(T)                                                                  \
+  do {                                                                           \
+    const T *x = (const T *)c->x + i0;                                           \
+    T buf[SD_BLOCK];                                                             \
+    int64_t j = 0;                                                               \
+    for (int64_t i = 0; i < len; i++) { buf[j] = x[i]; j += m[i] != 0; }         \
+    memcpy((T *)c->out + c->off[k], buf, (size_t)j * sizeof(T));                 \
+  } while (0)
+
+SD_KERNEL static void pack_blocks(int64_t b, int64_t e, void *v) {
+  packctx *c = v;
+  for (int64_t k = b; k < e; k++) {
+    int64_t i0 = k * SD_BLOCK, len = c->n - i0 < SD_BLOCK ? c->n - i0 : SD_BLOCK;
+    const uint8_t *m = c->m + i0;
+    switch (c->es) {
+    case 1: PACK(uint8_t); break;
+    case 4: PACK(uint32_t); break;
+    default: PACK(uint64_t); break;
+    }
+  }
+}
+
+static sd_tensor *masked_select_dense(const sd_tensor *t, const sd_tensor *mask) {
+  int64_t n = sd_numel(t), nb = (n + SD_BLOCK - 1) / SD_BLOCK;
+  packctx c = {sd_data(t), sd_data(mask), NULL, n, calloc((size_t)nb + 1, sizeof(int64_t)),
+               sd_dtype_size(t->dtype)};
+  if (!c.off) { sd_error(SD_EMEM, "masked_select: out of memory"); return NULL; }
+  sd_parallel_for(nb, 4, count_blocks, &c);
+  for (int64_t k = 0; k < nb; k++) c.off[k + 1] += c.off[k];
+  sd_tensor *out = sd_empty(t->dtype, 1, &c.off[nb]);
+  if (out) {
+    c.out = sd_data(out);
+    sd_parallel_for(nb, 4, pack_blocks, &c);
+  }
+  free(c.off);
+  return out;
+}
+
 sd_tensor *sd_masked_select(const sd_tensor *t, const sd_tensor *mask) {
   char a[128], b[128];
   int64_t shape[SD_MAXDIM];
@@ -428,7 +523,9 @@ sd_tensor *sd_masked_select(const sd_tensor *t, const sd_tensor *mask) {
   }
   sd_tensor *te = sd_expand(t, nd, shape), *me = te ? sd_expand(mask, nd, shape) : NULL;
   sd_tensor *out = NULL;
-  if (me) {
+  if (me && sd_is_contiguous(te) && sd_is_contiguous(me)) {
+    out = masked_select_dense(te, me);
+  } else if (me) {
     int64_t count = 0;
     walk(1, &me, count_loop, &count);
     out = sd_empty(t->dtype, 1, &count);

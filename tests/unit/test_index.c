@@ -179,7 +179,17 @@ START_TEST(out_of_range_and_bad_index_are_errors) {
   ck_assert(has("argument 'index'") && has("f32"));
   ck_assert_ptr_null(sd_gather(t, 2, g));
   ck_assert(has("dim 3 out of range"));
-  /* t untouched by the failed scatter */
+  const int64_t edge[] = {5, 0, INT64_MIN, INT64_MAX}; /* just past either end, and extremes */
+  for (int k = 0; k < 4; k++) {
+    sd_tensor *e = sd_full(SD_I64, 2, gsh, 1);
+    ((int64_t *)sd_data(e))[2] = edge[k];
+    ck_assert_int_ne(sd_scatter_add_(t, 1, e, t), SD_OK);
+    ck_assert(has("scatter_add: index") && has("out of range for dim 2 of size 4"));
+    ck_assert_int_ne(sd_scatter_(t, 1, e, t), SD_OK);
+    ck_assert_ptr_null(sd_gather(t, 1, e));
+    sd_release(e);
+  }
+  /* t untouched by the failed scatters */
   for (int i = 0; i < 12; i++) ck_assert(sd_get_flat(t, i) == i);
   sd_release(f); sd_release(g); sd_release(bad); sd_release(t);
 }
@@ -213,6 +223,44 @@ START_TEST(scatter_and_scatter_add_match_reference) {
     assert_same(tadd, refadd);
     sd_release(tadd); sd_release(refadd); sd_release(ref); sd_release(src);
     sd_release(idx); sd_release(t); sd_release(base);
+  }
+}
+END_TEST
+
+/* Contiguous destinations take the threaded path: each element must still
+   see its f32 additions in row-major order (bitwise equal to a naive f32
+   loop), and the bits must not depend on the thread count. Few distinct
+   indices, so most elements receive many additions. */
+START_TEST(scatter_add_parallel_is_row_major) {
+  int64_t sh[3] = {37, 29, 41};
+  for (int dim = 0; dim < 3; dim++) {
+    int64_t is[3] = {37, 29, 41};
+    is[dim] = 300;
+    sd_tensor *idx = rand_idx(SD_I64, 3, is, 3), *src = rand_t(SD_F32, 3, is, 1 << 20);
+    for (int64_t i = 0, n = sd_numel(src); i < n; i++) ((float *)sd_data(src))[i] *= 1.37e-3f;
+    sd_tensor *ref = rand_t(SD_F32, 3, sh, 7), *ref_set = sd_clone(ref);
+    sd_tensor *out[2][2];
+    for (int th = 1; th <= 2; th++) {
+      sd_set_num_threads(th);
+      out[th - 1][0] = sd_clone(ref);
+      out[th - 1][1] = sd_clone(ref);
+      ck_assert_int_eq(sd_scatter_add_(out[th - 1][0], dim, idx, src), SD_OK);
+      ck_assert_int_eq(sd_scatter_(out[th - 1][1], dim, idx, src), SD_OK);
+    }
+    int64_t ix[3] = {0, 0, 0};
+    do {
+      int64_t d[3] = {ix[0], ix[1], ix[2]};
+      d[dim] = iat(idx, ix) - 1;
+      int64_t o = (d[0] * 29 + d[1]) * 41 + d[2], k = (ix[0] * is[1] + ix[1]) * is[2] + ix[2];
+      ((float *)sd_data(ref))[o] += ((float *)sd_data(src))[k];
+      ((float *)sd_data(ref_set))[o] = ((float *)sd_data(src))[k];
+    } while (next_ix(idx, ix));
+    for (int th = 0; th < 2; th++) {
+      ck_assert_int_eq(memcmp(sd_data(out[th][0]), sd_data(ref), (size_t)sd_numel(ref) * 4), 0);
+      ck_assert_int_eq(memcmp(sd_data(out[th][1]), sd_data(ref_set), (size_t)sd_numel(ref) * 4), 0);
+      sd_release(out[th][0]); sd_release(out[th][1]);
+    }
+    sd_release(ref); sd_release(ref_set); sd_release(src); sd_release(idx);
   }
 }
 END_TEST
@@ -319,6 +367,36 @@ START_TEST(masked_select_and_fill_broadcast) {
   sd_release(zs); sd_release(zm); sd_release(z); sd_release(es); sd_release(e);
   sd_release(m3); sd_release(fm); sd_release(v); sd_release(s); sd_release(m);
   sd_release(t); sd_release(base);
+}
+END_TEST
+
+/* Contiguous inputs are packed in blocks by threads: lengths around the
+   block size, every element size, 1 and 2 threads, against a naive loop. */
+START_TEST(masked_select_blocks) {
+  const int64_t lens[] = {0, 1, 4095, 4096, 4097, 12289, 100000};
+  const sd_dtype dts[] = {SD_BOOL, SD_U8, SD_F32, SD_I32, SD_F64, SD_I64};
+  for (size_t li = 0; li < sizeof lens / sizeof *lens; li++)
+    for (size_t di = 0; di < sizeof dts / sizeof *dts; di++) {
+      int64_t n = lens[li];
+      sd_tensor *t = rand_t(dts[di], 1, &n, 200), *m = sd_empty(SD_BOOL, 1, &n);
+      for (int64_t i = 0; i < n; i++) /* runs of trues and falses, and noise */
+        ((uint8_t *)sd_data(m))[i] = (i / 5000) % 3 == 1 ? 1 : (i / 5000) % 3 == 2 ? 0 : urand() < 0.4;
+      sd_tensor *r[2];
+      for (int th = 1; th <= 2; th++) {
+        sd_set_num_threads(th);
+        r[th - 1] = sd_masked_select(t, m);
+        ck_assert_ptr_nonnull(r[th - 1]);
+      }
+      int64_t k = 0;
+      for (int64_t i = 0; i < n; i++)
+        if (((uint8_t *)sd_data(m))[i]) {
+          ck_assert(k < sd_numel(r[0]) && sd_get_flat(r[0], k) == sd_get_flat(t, i));
+          k++;
+        }
+      ck_assert_int_eq(k, sd_numel(r[0]));
+      assert_same(r[0], r[1]);
+      sd_release(r[0]); sd_release(r[1]); sd_release(m); sd_release(t);
+    }
 }
 END_TEST
 
@@ -696,9 +774,11 @@ int main(void) {
   tcase_add_test(tc, index_select_large_rows_parallel);
   tcase_add_test(tc, out_of_range_and_bad_index_are_errors);
   tcase_add_test(tc, scatter_and_scatter_add_match_reference);
+  tcase_add_test(tc, scatter_add_parallel_is_row_major);
   tcase_add_test(tc, scatter_value_and_dtypes);
   tcase_add_test(tc, index_add_copy_fill_match_reference);
   tcase_add_test(tc, masked_select_and_fill_broadcast);
+  tcase_add_test(tc, masked_select_blocks);
   tcase_add_test(tc, nonzero_positions_are_one_based);
   tcase_add_test(tc, cat_and_stack);
   tcase_add_test(tc, one_hot_from_one_based_labels);
