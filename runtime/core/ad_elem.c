@@ -10,10 +10,10 @@
 
 /* --- a small arena: rules make many temporaries, released together --- */
 
-typedef struct { sd_tensor *v[32]; int n; } arena;
+typedef struct { sd_tensor *v[64]; int n; } arena;
 
 static sd_tensor *keep(arena *a, sd_tensor *t) {
-  if (t && a->n < 32) a->v[a->n++] = t;
+  if (t && a->n < 64) a->v[a->n++] = t;
   else if (t) { sd_release(t); t = NULL; sd_error(SD_EMEM, "autograd: arena full"); }
   return t;
 }
@@ -51,6 +51,13 @@ static sd_tensor *EXPAND(arena *a, const sd_tensor *g, const sd_node *n) {
   const sd_tensor *u = g;
   if (dim != SD_NODIM && !keepdim && n->in_ndim[0] > 0) u = keep(a, sd_ad_unsqueeze(g, dim));
   return u ? keep(a, sd_ad_expand(u, n->in_ndim[0], n->in_shape[0])) : NULL;
+}
+
+/* sum over i >= j of v_i along dim: a cumsum from the end */
+static sd_tensor *REVCUMSUM(arena *a, const sd_tensor *v, int dim) {
+  sd_tensor *f = v ? keep(a, sd_ad_flip(v, 1, &dim)) : NULL;
+  sd_tensor *c = f ? keep(a, sd_ad_dimwise(SD_CUMSUM, f, dim)) : NULL;
+  return c ? keep(a, sd_ad_flip(c, 1, &dim)) : NULL;
 }
 
 /* --- binary --- */
@@ -357,6 +364,42 @@ sd_tensor *sd_ad_reduce(sd_redop op, const sd_tensor *x, int dim, bool keepdim, 
 
 /* --- dim-wise: iarg = {dim, op} --- */
 
+/* cumprod's gradient, d/dx_j = sum over i >= j of g_i prod_{k <= i, k != j} x_k,
+   for y = cumprod(x). In a slice whose first zero is at z: before z, the
+   reversed cumsum of g·y over x (nonzero there); at z, the reversed cumsum
+   of g·y1, y1 = cumprod(x1), x1 = x with x_z taken as 1; after z, 0, every
+   product holding x_z. Nothing is divided by a zero. *x1 and *y1 are set
+   to NULL when x has no zero. */
+static sd_tensor *cumprod_first(arena *a, sd_tensor *g, const sd_tensor *x, const sd_tensor *y,
+                                int dim, sd_tensor **x1, sd_tensor **y1, sd_tensor **first) {
+  sd_tensor *zb = RB(a, SD_EQ, x, C(a, x, 0));
+  sd_tensor *any = zb ? keep(a, sd_reduce(SD_ANY, zb, SD_NODIM, false, 0)) : NULL;
+  sd_tensor *gy = REVCUMSUM(a, B(a, SD_MUL, g, y), dim);
+  *x1 = *y1 = *first = NULL;
+  if (!any || sd_get_flat(any, 0) == 0) return B(a, SD_DIV, gy, x);
+  sd_tensor *cz = keep(a, sd_dimwise(SD_CUMSUM, zb, dim)); /* zeros up to j */
+  sd_tensor *before = RB(a, SD_EQ, cz, C(a, cz, 0)), *one = C(a, x, 1);
+  *first = RB(a, SD_LOGICAL_AND, zb, RB(a, SD_EQ, cz, C(a, cz, 1)));
+  *x1 = W(a, *first, one, x);
+  *y1 = *x1 ? keep(a, sd_ad_dimwise(SD_CUMPROD, *x1, dim)) : NULL;
+  sd_tensor *t2 = REVCUMSUM(a, B(a, SD_MUL, g, *y1), dim);
+  return W(a, before, B(a, SD_DIV, gy, W(a, before, x, one)), W(a, *first, t2, C(a, x, 0)));
+}
+
+/* The same, exact to the second derivative: after z the gradient is x_z
+   times the gradient of cumprod(x1) there (0 in value, not in slope). */
+static sd_tensor *cumprod_bw(arena *a, sd_tensor *g, const sd_tensor *x, const sd_tensor *y, int dim) {
+  sd_tensor *x1, *y1, *first, *x2, *y2, *first2;
+  sd_tensor *r = cumprod_first(a, g, x, y, dim, &x1, &y1, &first);
+  if (!r || !x1) return r;
+  sd_tensor *q = cumprod_first(a, g, x1, y1, dim, &x2, &y2, &first2);
+  sd_tensor *xz = R(a, SD_SUM, W(a, first, x, C(a, x, 0)), dim, true, 0);
+  sd_tensor *zb = RB(a, SD_EQ, x, C(a, x, 0));
+  sd_tensor *cz = zb ? keep(a, sd_dimwise(SD_CUMSUM, zb, dim)) : NULL;
+  sd_tensor *after = RB(a, SD_GE, RB(a, SD_SUB, cz, zb), C(a, cz, 1)); /* a zero before j */
+  return W(a, after, B(a, SD_MUL, xz, q), r);
+}
+
 static sd_status dimwise_bw(sd_node *n, sd_tensor *g, sd_tensor **gin) {
   arena A = {0}, *a = &A;
   int dim = (int)n->iarg[0];
@@ -376,12 +419,7 @@ static sd_status dimwise_bw(sd_node *n, sd_tensor *g, sd_tensor **gin) {
     r = B(a, SD_ADD, B(a, SD_SUB, R(a, SD_SUM, g, dim, true, 0), c), g);
     break;
   }
-  case SD_CUMPROD: { /* reversed cumsum of g·y, over x (inputs with zeros not handled) */
-    sd_tensor *gy = B(a, SD_MUL, g, out);
-    sd_tensor *c = gy ? keep(a, sd_ad_dimwise(SD_CUMSUM, gy, dim)) : NULL;
-    r = B(a, SD_DIV, B(a, SD_ADD, B(a, SD_SUB, R(a, SD_SUM, gy, dim, true, 0), c), gy), x);
-    break;
-  }
+  case SD_CUMPROD: r = cumprod_bw(a, g, x, out, dim); break;
   default: break;
   }
   gin[0] = r ? give(r) : NULL;

@@ -89,6 +89,36 @@ for _, op in ipairs{ "softmax", "log_softmax", "cumsum", "cumprod" } do
   check(op, function(a) return a[op](a, 2) end, { pos(3, 4) })
   check(op .. " dim 1", function(a) return a[op](a, 1) end, { pos(3, 4) })
 end
+-- cumprod through zeros: one zero, several, at the first and last positions,
+-- along every dim, negative values too (was NaN from a division by x)
+check("cumprod one zero", function(a) return a:cumprod(2) end, { zeros_at(r(3, 5), { { 2, 3 } }) })
+check("cumprod zeros", function(a) return a:cumprod(2) end,
+  { zeros_at(r(4, 6), { { 1, 2 }, { 1, 5 }, { 2, 1 }, { 3, 6 }, { 4, 1 }, { 4, 2 }, { 4, 6 } }) })
+check("cumprod zeros dim 1", function(a) return a:cumprod(1) end,
+  { zeros_at(r(5, 3), { { 1, 1 }, { 3, 2 }, { 4, 2 }, { 5, 3 } }) })
+check("cumprod zeros 3-d dim 2", function(a) return a:cumprod(2) end,
+  { zeros_at(r(2, 4, 3), { { 1, 1, 1 }, { 1, 3, 2 }, { 2, 4, 3 }, { 2, 2, 1 }, { 2, 3, 1 } }) })
+check("cumprod zeros transposed", function(a) return a:t():cumprod(2) end,
+  { zeros_at(r(4, 3), { { 2, 1 }, { 1, 3 }, { 4, 3 } }) })
+check("cumprod all zeros", function(a) return a:cumprod(1) end, { tensor.zeros({ 3, 2 }, { dtype = "f64" }) })
+T.test("cumprod's gradient at zeros: products of the others, no NaN", function()
+  -- d/dx_j sum_i cumprod(x)_i = sum over i >= j of prod_{k <= i, k != j} x_k
+  local x = tensor.new({ { 2, 0, 3, 4 }, { 0, 5, 0, 2 }, { 1, 2, 3, 0 } }, { dtype = "f64" }):requires_grad()
+  x:cumprod(2):sum():backward()
+  T.eq(x.grad:tolist(), { { 1, 2 + 6 + 24, 0, 0 }, { 1 + 5, 0, 0, 0 }, { 1 + 2 + 6, 1 + 3, 2, 6 } })
+  local y = tensor.new({ 0, 0, 0 }, { dtype = "f64" }):requires_grad()
+  y:cumprod(1):sum():backward()
+  T.eq(y.grad:tolist(), { 1, 0, 0 })
+end)
+T.test("cumprod's second derivative through zeros (create_graph)", function()
+  local w = r(4, 5)
+  for _, cells in ipairs{ { { 1, 2 }, { 2, 5 }, { 3, 1 } }, { { 1, 2 }, { 1, 4 }, { 2, 1 }, { 2, 5 }, { 4, 3 } } } do
+    local ok, why = autograd.gradcheck(function(a)
+      return autograd.grad(a:cumprod(2):mul(w):sum(), a, { create_graph = true })
+    end, { zeros_at(r(4, 5), cells) })
+    T.ok(ok, why)
+  end
+end)
 
 -- views and copies
 check("view", function(a) return a:view(4, 3) end, { r(3, 4) })
