@@ -11,9 +11,10 @@ local M = {}
 
 -- params(sig): the arguments a signature names, in order, each
 -- {name=, optional=, vararg=, table=, keys=}. Brackets mark optional
--- arguments ("[dim=1]"), "...dims" a vararg, "{lr=1, ...}" a table argument
--- (the last one is "opts", its keys listed); "f{...}" takes one table;
--- defaults after "=", alternatives after "|" and nested "fn(a, b)" are skipped.
+-- arguments ("[dim=1]"), and so does a default ("fpr=1e-3"); "...dims" a
+-- vararg, "{lr=1, ...}" a table argument (the last one is "opts", its keys
+-- listed); "f{...}" takes one table; defaults after "=", alternatives after
+-- "|" and nested "fn(a, b)" are skipped.
 function M.params(sig)
   local open = sig:find("[({]")
   if not open then return {} end
@@ -23,6 +24,7 @@ function M.params(sig)
   body = body:sub(2, -2)
   local out, bracket, brace, paren = {}, 0, 0, 0
   local skip = false -- after a default, an alternative or a name in this argument
+  local named -- the param this argument named, if any
   local tbl
   local i = 1
   while i <= #body do
@@ -42,8 +44,10 @@ function M.params(sig)
       end
       brace = brace + 1
     elseif c == "}" then brace = brace - 1
-    elseif c == "," and top then skip = false
-    elseif (c == "=" or c == "|") and top then skip = true
+    elseif c == "," and top then skip = false; named = nil
+    elseif (c == "=" or c == "|") and top then
+      if c == "=" and named then named.optional = true end
+      skip = true
     elseif c == "." and body:sub(i, i + 2) == "..." then
       local id = body:match("^[%a_][%w_]*", i + 3)
       if top and not skip then
@@ -55,7 +59,7 @@ function M.params(sig)
       local id = body:match("^[%a_][%w_]*", i)
       if top and not skip then
         out[#out + 1] = { name = id, optional = bracket > 0 }
-        skip = true
+        skip, named = true, out[#out]
       elseif tbl and brace == 1 and paren == 0 and body:match("^%s*=", i + #id) then
         tbl.keys[#tbl.keys + 1] = id
       end

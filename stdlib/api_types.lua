@@ -81,7 +81,7 @@ M.returns = {
   ["Tensor:split"] = "Tensor[]",
   ["Tensor:stride"] = "integer|integer[]",
   ["Tensor:svd"] = { "Tensor U", "Tensor S", "Tensor Vh" },
-  ["Tensor:tolist"] = "table",
+  ["Tensor:tolist"] = "table|number|boolean", -- a 0-d tensor's value
   ["Tensor:topk"] = { "Tensor values", "Tensor indices" },
   ["Tensor:unique"] = { "Tensor values", "Tensor? inverse_or_counts", "Tensor? counts" },
   ["Tensor:add_"] = INPLACE,
@@ -336,8 +336,9 @@ M.params = {
     shape = "integer|integer[]", dims = "integer|integer[]", counts = "integer|integer[]" },
   tensor = { t = "Tensor", A = "Tensor", B = "Tensor", x = "Tensor", y = "Tensor", path = "string",
     steps = "integer", shape = "integer|integer[]" },
-  ["Tensor:max"] = { dim = "integer|Tensor|number" }, -- t:max(other)
-  ["Tensor:min"] = { dim = "integer|Tensor|number" },
+  ["Tensor:max"] = { dim = "integer|table|Tensor|number", keepdim = "boolean|table" }, -- t:max(other)
+  ["Tensor:min"] = { dim = "integer|table|Tensor|number", keepdim = "boolean|table" },
+  ["Tensor:select"] = { index = "integer" },
   ["tensor.add"] = { a = "Tensor|number", b = "Tensor|number" },
   ["tensor.sub"] = { a = "Tensor|number", b = "Tensor|number" },
   ["tensor.mul"] = { a = "Tensor|number", b = "Tensor|number" },
@@ -366,7 +367,7 @@ M.params = {
   ["tensor.eye"] = { n = "integer", m = "integer" },
   ["tensor.is_tensor"] = { x = "any" },
   ["tensor.from"] = { bytes = "string", dtype = "string", shape = "integer[]" },
-  ["tensor.save"] = { t_or_table = "Tensor|table<string, Tensor>" },
+  ["tensor.save"] = { t_or_table = "Tensor|table" }, -- nested tables of tensors
   ["nn.functional"] = { x = "Tensor" },
   ["nn.save"] = { path = "string", model = "Module" },
   ["nn.load"] = { path = "string", model = "Module" },
@@ -407,6 +408,12 @@ M.params = {
   ["recipe.json_decode"] = { s = "string" },
   ["data.sha256"] = { s = "string" },
 }
+
+-- Reductions read "[dim] [, keepdim] [, {dim=, keepdim=}]": the options
+-- may come in place of either (t:sum{dim=1, keepdim=true}).
+for _, r in ipairs { "sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "all", "any", "logsumexp", "norm" } do
+  M.params["Tensor:" .. r] = { dim = "integer|table", keepdim = "boolean|table" }
+end
 
 -- ---@operator lines of classes: arithmetic on tensors gives tensors.
 M.operators = {

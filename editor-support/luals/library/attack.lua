@@ -17,7 +17,7 @@ attack.kernels = {}
 ---@param model Module|function
 ---@param X Tensor
 ---@param y any
----@param attack_fn any
+---@param attack_fn? any
 ---@param opts? table {batch=, gen=}
 ---@return number robust_acc
 ---@return AttackEval

@@ -909,8 +909,8 @@ function Tensor:addmm(a, b, opts) end
 ---```lua
 ---t:all([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:all(dim, keepdim) end
 
@@ -919,8 +919,8 @@ function Tensor:all(dim, keepdim) end
 ---```lua
 ---t:amax([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:amax(dim, keepdim) end
 
@@ -929,8 +929,8 @@ function Tensor:amax(dim, keepdim) end
 ---```lua
 ---t:amin([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:amin(dim, keepdim) end
 
@@ -939,8 +939,8 @@ function Tensor:amin(dim, keepdim) end
 ---```lua
 ---t:any([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:any(dim, keepdim) end
 
@@ -949,8 +949,8 @@ function Tensor:any(dim, keepdim) end
 ---```lua
 ---t:argmax([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:argmax(dim, keepdim) end
 
@@ -959,8 +959,8 @@ function Tensor:argmax(dim, keepdim) end
 ---```lua
 ---t:argmin([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:argmin(dim, keepdim) end
 
@@ -1681,8 +1681,8 @@ function Tensor:logical_or(other) end
 ---```lua
 ---t:logsumexp([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:logsumexp(dim, keepdim) end
 
@@ -1747,8 +1747,8 @@ function Tensor:matmul(b) end
 ---```lua
 ---t:max([dim] [, keepdim]) | t:max(other)
 ---```
----@param dim? integer|Tensor|number
----@param keepdim? boolean
+---@param dim? integer|table|Tensor|number
+---@param keepdim? boolean|table
 ---@return Tensor values
 ---@return Tensor? indices
 function Tensor:max(dim, keepdim) end
@@ -1776,8 +1776,8 @@ function Tensor:maximum_(other) end
 ---```lua
 ---t:mean([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:mean(dim, keepdim) end
 
@@ -1786,8 +1786,8 @@ function Tensor:mean(dim, keepdim) end
 ---```lua
 ---t:min([dim] [, keepdim]) | t:min(other)
 ---```
----@param dim? integer|Tensor|number
----@param keepdim? boolean
+---@param dim? integer|table|Tensor|number
+---@param keepdim? boolean|table
 ---@return Tensor values
 ---@return Tensor? indices
 function Tensor:min(dim, keepdim) end
@@ -1916,8 +1916,8 @@ function Tensor:nonzero(opts) end
 ---t:norm([p=2] [, dim] [, keepdim])
 ---```
 ---@param p? any
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:norm(p, dim, keepdim) end
 
@@ -2000,8 +2000,8 @@ function Tensor:pow_(other) end
 ---```lua
 ---t:prod([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:prod(dim, keepdim) end
 
@@ -2204,7 +2204,7 @@ function Tensor:scatter_add_(dim, index, src) end
 ---t:select(dim, index)
 ---```
 ---@param dim integer
----@param index Tensor|integer[]
+---@param index integer
 ---@return Tensor
 function Tensor:select(dim, index) end
 
@@ -2421,8 +2421,8 @@ function Tensor:sub_(other) end
 ---```lua
 ---t:sum([dim] [, keepdim])
 ---```
----@param dim? integer
----@param keepdim? boolean
+---@param dim? integer|table
+---@param keepdim? boolean|table
 ---@return Tensor
 function Tensor:sum(dim, keepdim) end
 
@@ -2475,7 +2475,7 @@ function Tensor:to(dtype) end
 ---```lua
 ---t:tolist()
 ---```
----@return table
+---@return table|number|boolean
 function Tensor:tolist() end
 
 ---the k largest (or smallest) values along dim, sorted, and their 1-based positions

@@ -46,7 +46,7 @@ function data.image_folder(root, opts) end
 ---data.io_check(path, mode="r", who)
 ---```
 ---@param path string
----@param mode any
+---@param mode? any
 ---@param who any
 ---@return string? path
 ---@return string? err

@@ -75,7 +75,7 @@ function image.normalize(t, mean, std) end
 ---```
 ---@param img any
 ---@param map any
----@param alpha any
+---@param alpha? any
 ---@param opts? table {cmap=, vmin=, vmax=}
 ---@return Tensor
 function image.overlay(img, map, alpha, opts) end

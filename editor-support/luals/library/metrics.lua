@@ -118,7 +118,7 @@ function metrics.f1(pred_or_probs, labels, opts) end
 ---```
 ---@param scores Tensor
 ---@param labels Tensor
----@param tpr number
+---@param tpr? number|table
 ---@param opts? table {rule=}
 ---@return number
 function metrics.fpr_at_tpr(scores, labels, tpr, opts) end
@@ -214,7 +214,7 @@ function metrics.svcca(A, B, opts) end
 ---```
 ---@param scores Tensor
 ---@param labels Tensor
----@param fpr number
+---@param fpr? number|table
 ---@param opts? table {strict=}
 ---@return number
 function metrics.tpr_at_fpr(scores, labels, fpr, opts) end

@@ -315,7 +315,7 @@ function nn.functional.cross_entropy(logits, target, opts) end
 ---dropout(x, p=0.5, {training=true, gen=})
 ---```
 ---@param x Tensor
----@param p any
+---@param p? any
 ---@param opts? table {training=, gen=}
 ---@return Tensor
 function nn.functional.dropout(x, p, opts) end
@@ -391,7 +391,7 @@ function nn.functional.layer_norm(x, normalized_shape, weight, bias, opts) end
 ---leaky_relu(x, slope=0.01)
 ---```
 ---@param x Tensor
----@param slope any
+---@param slope? any
 ---@return Tensor
 function nn.functional.leaky_relu(x, slope) end
 

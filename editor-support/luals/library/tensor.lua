@@ -768,7 +768,7 @@ function tensor.rsqrt(t) end
 ---tensor.save(path, t_or_table)
 ---```
 ---@param path string
----@param t_or_table Tensor|table<string, Tensor>
+---@param t_or_table Tensor|table
 function tensor.save(path, t_or_table) end
 
 ---threads for sonde's kernels and BLAS products (results do not depend on it)
