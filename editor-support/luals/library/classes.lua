@@ -456,7 +456,7 @@ function Mil:decision_function(opts) end
 ---```lua
 ---m:direction()
 ---```
----@return any
+---@return Tensor
 function Mil:direction() end
 
 ---1 for bags scoring >= 0, else 0
@@ -474,7 +474,7 @@ function Mil:predict(opts) end
 ---m:predict_proba({X, offsets})
 ---```
 ---@param opts? table
----@return any
+---@return Tensor
 function Mil:predict_proba(opts) end
 
 ---bag accuracy of m:predict
@@ -484,7 +484,7 @@ function Mil:predict_proba(opts) end
 ---```
 ---@param opts? table
 ---@param labels any
----@return any
+---@return number
 function Mil:score(opts, labels) end
 
 ---the instance probe's score of each row
@@ -829,7 +829,7 @@ function Scheduler:step() end
 ---s:decision_function(X)
 ---```
 ---@param X any
----@return any
+---@return Tensor
 function Svm:decision_function(X) end
 
 ---w / |w| (linear kernel)
@@ -837,7 +837,7 @@ function Svm:decision_function(X) end
 ---```lua
 ---s:direction()
 ---```
----@return any
+---@return Tensor
 function Svm:direction() end
 
 ---the class label (s.classes[2] where f(x) >= 0, else s.classes[1])
@@ -846,7 +846,7 @@ function Svm:direction() end
 ---s:predict(X)
 ---```
 ---@param X any
----@return any
+---@return Tensor
 function Svm:predict(X) end
 
 ---accuracy of s:predict
@@ -856,7 +856,7 @@ function Svm:predict(X) end
 ---```
 ---@param X any
 ---@param labels any
----@return any
+---@return number
 function Svm:score(X, labels) end
 
 ---|x|

@@ -126,7 +126,8 @@ function detect.kernels.coreset(X, m, seed) end
 ---```
 ---@param sorted any
 ---@param X any
----@return any
+---@return Tensor below
+---@return Tensor above
 function detect.kernels.ecdf_counts(sorted, X) end
 
 ---FPR at a TPR, rule first_ge|nearest|quantile
@@ -163,7 +164,7 @@ function detect.kernels.iforest_fit(X, n_trees, max_samples, seed) end
 ---@param roots any
 ---@param X any
 ---@param psi any
----@return any
+---@return Tensor
 function detect.kernels.iforest_score(nodes, roots, X, psi) end
 
 ---distances [n,k] ascending and 1-based rows of the k nearest bank rows (GEMM, exact recompute)
@@ -198,7 +199,7 @@ function detect.kernels.pr_curve(scores, labels) end
 ---@param maps any
 ---@param masks any
 ---@param fpr_limit any
----@return any
+---@return number
 function detect.kernels.pro(maps, masks, fpr_limit) end
 
 ---fpr, tpr, thresholds (sklearn 1.2)

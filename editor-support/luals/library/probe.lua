@@ -195,5 +195,5 @@ function probe.stability(X, y, relabel, opts) end
 ---@param X Tensor
 ---@param labels any
 ---@param opts? table {C=, kernel=, gamma=, tol=, max_iter=, cache_mb=}
----@return any
+---@return Svm
 function probe.svm(X, labels, opts) end
