@@ -1,6 +1,7 @@
 -- nn_sonde.lua: sonde's side of bench_nn.sh. Prints "name ms" lines (best
--- of several runs, wall clock) for the layers of the Fashion-MNIST CNN and
--- one whole training step of it (batch 128, Adam).
+-- of several runs, wall clock) for the layers of the Fashion-MNIST CNN, two
+-- other convolutions (3x3 same-size, 1x1) and one whole training step of
+-- the CNN (batch 128, Adam).
 local F = require "nn.functional"
 local threads = tonumber(arg and arg[1]) or 2
 tensor.set_num_threads(threads)
@@ -22,6 +23,14 @@ out("conv2_fwd", best(20, function() return autograd.no_grad(function() return F
 out("conv2_fwd_bwd", best(20, function() local y = F.conv2d(x2, w2, b2); y:backward(ones_like(y)) end))
 out("maxpool_fwd_bwd", best(20, function() local y = F.max_pool2d(p1, 2); y:backward(ones_like(y)) end))
 out("avgpool_fwd_bwd", best(20, function() local y = F.avg_pool2d(p1, 2); y:backward(ones_like(y)) end))
+
+-- beyond the CNN: a same-size 3x3 convolution and a 1x1 one
+local x3 = tensor.randn(32, 64, 28, 28):requires_grad()
+local w3, b3 = tensor.randn(64, 64, 3, 3):requires_grad(), tensor.randn(64):requires_grad()
+local x4 = tensor.randn(128, 64, 14, 14):requires_grad()
+local w4, b4 = tensor.randn(128, 64, 1, 1):requires_grad(), tensor.randn(128):requires_grad()
+out("conv3_same_fwd_bwd", best(10, function() local y = F.conv2d(x3, w3, b3, { padding = 1 }); y:backward(ones_like(y)) end))
+out("conv1x1_fwd_bwd", best(20, function() local y = F.conv2d(x4, w4, b4); y:backward(ones_like(y)) end))
 
 -- the CNN, PyTorch's default init scale does not matter for timing
 local function param(...) return (tensor.randn(...) * 0.05):requires_grad() end

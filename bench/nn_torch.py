@@ -35,6 +35,13 @@ out("conv2_fwd_bwd", best(20, fb(lambda: F.conv2d(x2, w2, b2))))
 out("maxpool_fwd_bwd", best(20, fb(lambda: F.max_pool2d(p1, 2))))
 out("avgpool_fwd_bwd", best(20, fb(lambda: F.avg_pool2d(p1, 2))))
 
+x3 = torch.randn(32, 64, 28, 28, requires_grad=True)
+w3, b3 = torch.randn(64, 64, 3, 3, requires_grad=True), torch.randn(64, requires_grad=True)
+x4 = torch.randn(128, 64, 14, 14, requires_grad=True)
+w4, b4 = torch.randn(128, 64, 1, 1, requires_grad=True), torch.randn(128, requires_grad=True)
+out("conv3_same_fwd_bwd", best(10, fb(lambda: F.conv2d(x3, w3, b3, padding=1))))
+out("conv1x1_fwd_bwd", best(20, fb(lambda: F.conv2d(x4, w4, b4))))
+
 m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
                   nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
 opt = torch.optim.Adam(m.parameters(), lr=1e-3)

@@ -246,6 +246,7 @@ typedef struct {
   size_t es;
   const char *x, *w, *b, *gout;
   char *out, *gx, *gwpart;
+  double *rsum; /* [n, cout]: the sums of gout's rows, for the bias gradient */
   int64_t nparts;
   int failed;
 } job;
@@ -333,8 +334,29 @@ fail:
   return NULL;
 }
 
+/* The sums of rows [rows, n] into out: each row summed in 8 interleaved
+   lanes (independent adds pipeline), then the lanes in a fixed tree. */
+SD_INLINE void row_sums_t(const char *rows, int64_t nrows, int64_t n, double *out, bool d) {
+  for (int64_t r = 0; r < nrows; r++) {
+    const char *row = rows + r * n * (d ? 8 : 4);
+    double l[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int k = 0; k < 8; k++) l[k] += ld(row, i + k, d);
+    for (; i < n; i++) l[i % 8] += ld(row, i, d);
+    out[r] = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+  }
+}
+
+SD_VEC static void row_sums(const char *rows, int64_t nrows, int64_t n, double *out, bool d) {
+  if (d) row_sums_t(rows, nrows, n, out, true);
+  else row_sums_t(rows, nrows, n, out, false);
+}
+
 /* One run of chunks per task: the run's weight gradient (the first GEMM
-   with beta 0, then summed in chunk order) and each sample's input gradient. */
+   with beta 0, then summed in chunk order), each sample's input gradient
+   and its rows' sums for the bias gradient, while its output gradient is
+   in cache. */
 static void backward_task(int64_t r0, int64_t r1, void *p) {
   job *j = p;
   const geom *g = &j->g;
@@ -351,8 +373,12 @@ static void backward_task(int64_t r0, int64_t r1, void *p) {
         memset(j->gx + n0 * g->cin * g->h * g->w * es, 0, nb * g->cin * g->h * g->w * es);
       for (int64_t gi = 0; gi < g->groups; gi++) {
         const char *wg = j->w + gi * g->coutg * g->kk * es, *go = blk;
+        if (j->rsum)
+          for (int64_t b = 0; b < nb; b++)
+            row_sums(j->gout + out_at(j, n0 + b, gi), g->coutg, g->l,
+                     j->rsum + (n0 + b) * g->cout + gi * g->coutg, j->d);
         if (nb == 1) go = j->gout + out_at(j, n0, gi);
-        else /* the chunk's output gradient as [Cout/g, B L] */
+        else if (gw || j->gx) /* the chunk's output gradient as [Cout/g, B L] */
           for (int64_t b = 0; b < nb; b++)
             copy_rows(blk + b * g->l * es, ncols, j->gout + out_at(j, n0 + b, gi), g->l,
                       g->coutg, g->l, NULL, j->d);
@@ -373,29 +399,6 @@ static void backward_task(int64_t r0, int64_t r1, void *p) {
     }
   }
   free(cols);
-}
-/* gb[co] = sum over samples and positions of gout: each row summed in 8
-   interleaved lanes (independent adds pipeline), lanes then rows in order. */
-SD_INLINE double row_sum(const char *row, int64_t n, bool d) {
-  double l[8] = {0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++) l[k] += ld(row, i + k, d);
-  for (; i < n; i++) l[i % 8] += ld(row, i, d);
-  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-}
-
-SD_VEC static void bias_task(int64_t c0, int64_t c1, void *p) {
-  job *j = p;
-  const geom *g = &j->g;
-  for (int64_t co = c0; co < c1; co++) {
-    double s = 0;
-    for (int64_t n = 0; n < g->n; n++) {
-      const char *row = j->gout + (n * g->cout + co) * g->l * j->es;
-      s += j->d ? row_sum(row, g->l, true) : row_sum(row, g->l, false);
-    }
-    st(j->gwpart, co, s, j->d);
-  }
 }
 
 sd_status sd_conv2d_backward(const sd_tensor *gout, const sd_tensor *x, const sd_tensor *w,
@@ -440,8 +443,15 @@ sd_status sd_conv2d_backward(const sd_tensor *gout, const sd_tensor *x, const sd
     if ((rc = sd_wino_conv(j.bl, j.d, j.gout, j.w, true, NULL, j.gx, &ws)) != SD_OK) goto fail;
     j.gx = NULL;
   }
-  if ((j.gx || j.gwpart) && g->n > 0) sd_parallel_for(nch, 1, backward_task, &j);
-  if (j.failed) { sd_error(SD_EMEM, "conv2d_backward: out of memory for the columns"); goto fail; }
+  if (rb && !(j.rsum = malloc((g->n * g->cout + 1) * sizeof(double)))) {
+    rc = sd_error(SD_EMEM, "conv2d_backward: out of memory for the bias gradient's sums");
+    goto fail;
+  }
+  if ((j.gx || j.gwpart || j.rsum) && g->n > 0) sd_parallel_for(nch, 1, backward_task, &j);
+  if (j.failed) {
+    rc = sd_error(SD_EMEM, "conv2d_backward: out of memory for the columns");
+    goto fail;
+  }
   if ((rc = sd_check_interrupt()) != SD_OK) goto fail;
   if (part) { /* the runs' sums, in order */
     char *dst = sd_data(rw);
@@ -452,10 +462,12 @@ sd_status sd_conv2d_backward(const sd_tensor *gout, const sd_tensor *x, const sd
       st(dst, i, s, j.d);
     }
   }
-  if (rb) {
-    j.gwpart = sd_data(rb);
-    sd_parallel_for(g->cout, 16, bias_task, &j);
+  for (int64_t co = 0; rb && co < g->cout; co++) { /* the bias gradient: samples in order */
+    double s = 0;
+    for (int64_t n = 0; n < g->n; n++) s += j.rsum[n * g->cout + co];
+    st(sd_data(rb), co, s, j.d);
   }
+  free(j.rsum);
   sd_release(xc); sd_release(wc); sd_release(gc); sd_release(part);
   if (gx) *gx = rx;
   if (gw) *gw = rw;
@@ -464,5 +476,6 @@ sd_status sd_conv2d_backward(const sd_tensor *gout, const sd_tensor *x, const sd
 fail:
   sd_release(xc); sd_release(wc); sd_release(gc); sd_release(part);
   sd_release(rx); sd_release(rw); sd_release(rb);
+  free(j.rsum);
   return rc;
 }

@@ -98,13 +98,15 @@ static void check(const conv_case *c, sd_dtype dt, double tol) {
   ck_assert(same_bits(gx[0], gx[1]));
   ck_assert(same_bits(gw[0], gw[1]));
   ck_assert(same_bits(gb[0], gb[1]));
-  /* the input gradient alone, then the weight gradient alone: the same bits */
-  sd_tensor *gx1, *gw1;
+  /* each gradient alone: the same bits */
+  sd_tensor *gx1, *gw1, *gb1;
   ck_assert_int_eq(sd_conv2d_backward(g, x, w, &c->a, &gx1, NULL, NULL), SD_OK);
   ck_assert_int_eq(sd_conv2d_backward(g, x, w, &c->a, NULL, &gw1, NULL), SD_OK);
+  ck_assert_int_eq(sd_conv2d_backward(g, x, w, &c->a, NULL, NULL, &gb1), SD_OK);
   ck_assert(same_bits(gx1, gx[0]));
   ck_assert(same_bits(gw1, gw[0]));
-  sd_release(gx1); sd_release(gw1);
+  ck_assert(same_bits(gb1, gb[0]));
+  sd_release(gx1); sd_release(gw1); sd_release(gb1);
   for (int t = 0; t < 2; t++) { sd_release(y[t]); sd_release(gx[t]); sd_release(gw[t]); sd_release(gb[t]); }
   free(ry); free(rgx); free(rgw); free(rgb);
   sd_release(x); sd_release(w); sd_release(b); sd_release(g);
