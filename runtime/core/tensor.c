@@ -64,9 +64,12 @@ sd_tensor *sd_empty(sd_dtype dt, int ndim, const int64_t *shape) {
   return t;
 }
 
+static void zero_part(int64_t b, int64_t e, void *p) { memset((char *)p + b, 0, (size_t)(e - b)); }
+
+/* zeroed by threads: one core cannot fill a large tensor at memory speed */
 sd_tensor *sd_zeros(sd_dtype dt, int ndim, const int64_t *shape) {
   sd_tensor *t = sd_empty(dt, ndim, shape);
-  if (t) memset(t->storage->data, 0, t->storage->nbytes);
+  if (t) sd_parallel_for((int64_t)t->storage->nbytes, 1 << 20, zero_part, t->storage->data);
   return t;
 }
 
