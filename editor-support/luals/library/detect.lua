@@ -25,7 +25,7 @@ function detect.autoencoder(train, opts) end
 ---detect.coreset(X, m, {seed=0})
 ---```
 ---@param X Tensor
----@param m any
+---@param m integer
 ---@param opts? table {seed=}
 ---@return Tensor
 function detect.coreset(X, m, opts) end
@@ -309,9 +309,9 @@ function detect.simplenet(features, opts) end
 ---```lua
 ---detect.upsample(maps, H, W)
 ---```
----@param maps any
----@param H any
----@param W any
+---@param maps Tensor
+---@param H integer
+---@param W integer
 ---@return Tensor
 function detect.upsample(maps, H, W) end
 

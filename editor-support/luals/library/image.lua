@@ -11,10 +11,10 @@ image = {}
 ---image.crop(t, top, left, h, w)
 ---```
 ---@param t Tensor
----@param top any
----@param left any
----@param h any
----@param w any
+---@param top integer
+---@param left integer
+---@param h integer
+---@param w integer
 ---@return Tensor
 function image.crop(t, top, left, h, w) end
 
@@ -63,8 +63,8 @@ function image.load(path, opts) end
 ---image.normalize(t, mean, std)
 ---```
 ---@param t Tensor
----@param mean any
----@param std any
+---@param mean number|number[]
+---@param std number|number[]
 ---@return Tensor
 function image.normalize(t, mean, std) end
 
@@ -73,9 +73,9 @@ function image.normalize(t, mean, std) end
 ---```lua
 ---image.overlay(img, map, alpha=0.5, {cmap=, vmin=, vmax=})
 ---```
----@param img any
----@param map any
----@param alpha? any
+---@param img Tensor
+---@param map Tensor
+---@param alpha? number|table
 ---@param opts? table {cmap=, vmin=, vmax=}
 ---@return Tensor
 function image.overlay(img, map, alpha, opts) end
@@ -86,8 +86,8 @@ function image.overlay(img, map, alpha, opts) end
 ---image.resize(t, h, w)
 ---```
 ---@param t Tensor
----@param h any
----@param w any
+---@param h integer
+---@param w integer
 ---@return Tensor
 function image.resize(t, h, w) end
 

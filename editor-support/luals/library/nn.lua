@@ -267,10 +267,10 @@ function nn.functional.avg_pool2d(x, k, opts) end
 ---batch_norm(x, running_mean, running_var, [weight], [bias], {training=false, momentum=0.1, eps=1e-5})
 ---```
 ---@param x Tensor
----@param running_mean any
----@param running_var any
----@param weight? any
----@param bias? any
+---@param running_mean Tensor?
+---@param running_var Tensor?
+---@param weight? Tensor|table
+---@param bias? Tensor|table
 ---@param opts? table {training=, momentum=, eps=}
 ---@return Tensor
 function nn.functional.batch_norm(x, running_mean, running_var, weight, bias, opts) end
@@ -281,7 +281,7 @@ function nn.functional.batch_norm(x, running_mean, running_var, weight, bias, op
 ---binary_cross_entropy_with_logits(x, y, {weight=, pos_weight=, reduction="mean"})
 ---```
 ---@param x Tensor
----@param y any
+---@param y Tensor
 ---@param opts? table {weight=, pos_weight=, reduction=}
 ---@return Tensor
 function nn.functional.binary_cross_entropy_with_logits(x, y, opts) end
@@ -292,8 +292,8 @@ function nn.functional.binary_cross_entropy_with_logits(x, y, opts) end
 ---conv2d(x, w, [b], {stride=1, padding=0, dilation=1, groups=1})
 ---```
 ---@param x Tensor
----@param w any
----@param b? any
+---@param w Tensor
+---@param b? Tensor|table
 ---@param opts? table {stride=, padding=, dilation=, groups=}
 ---@return Tensor
 function nn.functional.conv2d(x, w, b, opts) end
@@ -303,8 +303,8 @@ function nn.functional.conv2d(x, w, b, opts) end
 ---```lua
 ---cross_entropy(logits, target, {weight=, label_smoothing=0, reduction="mean", ignore_index=})
 ---```
----@param logits any
----@param target any
+---@param logits Tensor
+---@param target Tensor
 ---@param opts? table {weight=, label_smoothing=, reduction=, ignore_index=}
 ---@return Tensor
 function nn.functional.cross_entropy(logits, target, opts) end
@@ -315,7 +315,7 @@ function nn.functional.cross_entropy(logits, target, opts) end
 ---dropout(x, p=0.5, {training=true, gen=})
 ---```
 ---@param x Tensor
----@param p? any
+---@param p? number|table
 ---@param opts? table {training=, gen=}
 ---@return Tensor
 function nn.functional.dropout(x, p, opts) end
@@ -325,8 +325,8 @@ function nn.functional.dropout(x, p, opts) end
 ---```lua
 ---embedding(ids, weight)
 ---```
----@param ids any
----@param weight any
+---@param ids Tensor
+---@param weight Tensor
 ---@return Tensor
 function nn.functional.embedding(ids, weight) end
 
@@ -336,7 +336,7 @@ function nn.functional.embedding(ids, weight) end
 ---evidential_loss(evidence, target, {kind="mse"|"log"|"digamma", kl=, epoch=, annealing_step=10, reduction="mean"})
 ---```
 ---@param evidence any
----@param target any
+---@param target Tensor
 ---@param opts? table {kind=, kl=, epoch=, annealing_step=, reduction=}
 ---@return Tensor
 function nn.functional.evidential_loss(evidence, target, opts) end
@@ -355,8 +355,8 @@ function nn.functional.gelu(x) end
 ---```lua
 ---kl_div(input, target, {reduction="mean", log_target=false})
 ---```
----@param input any
----@param target any
+---@param input Tensor
+---@param target Tensor
 ---@param opts? table {reduction=, log_target=}
 ---@return Tensor
 function nn.functional.kl_div(input, target, opts) end
@@ -367,7 +367,7 @@ function nn.functional.kl_div(input, target, opts) end
 ---l1_loss(x, y, {reduction="mean"})
 ---```
 ---@param x Tensor
----@param y any
+---@param y Tensor
 ---@param opts? table {reduction=}
 ---@return Tensor
 function nn.functional.l1_loss(x, y, opts) end
@@ -379,8 +379,8 @@ function nn.functional.l1_loss(x, y, opts) end
 ---```
 ---@param x Tensor
 ---@param normalized_shape any
----@param weight? any
----@param bias? any
+---@param weight? Tensor|table
+---@param bias? Tensor|table
 ---@param opts? table {eps=}
 ---@return Tensor
 function nn.functional.layer_norm(x, normalized_shape, weight, bias, opts) end
@@ -391,7 +391,7 @@ function nn.functional.layer_norm(x, normalized_shape, weight, bias, opts) end
 ---leaky_relu(x, slope=0.01)
 ---```
 ---@param x Tensor
----@param slope? any
+---@param slope? number
 ---@return Tensor
 function nn.functional.leaky_relu(x, slope) end
 
@@ -401,8 +401,8 @@ function nn.functional.leaky_relu(x, slope) end
 ---linear(x, w, [b])
 ---```
 ---@param x Tensor
----@param w any
----@param b? any
+---@param w Tensor
+---@param b? Tensor
 ---@return Tensor
 function nn.functional.linear(x, w, b) end
 
@@ -412,7 +412,7 @@ function nn.functional.linear(x, w, b) end
 ---log_softmax(x, dim)
 ---```
 ---@param x Tensor
----@param dim any
+---@param dim integer
 ---@return Tensor
 function nn.functional.log_softmax(x, dim) end
 
@@ -434,7 +434,7 @@ function nn.functional.max_pool2d(x, k, opts) end
 ---mse_loss(x, y, {reduction="mean"})
 ---```
 ---@param x Tensor
----@param y any
+---@param y Tensor
 ---@param opts? table {reduction=}
 ---@return Tensor
 function nn.functional.mse_loss(x, y, opts) end
@@ -444,8 +444,8 @@ function nn.functional.mse_loss(x, y, opts) end
 ---```lua
 ---nll_loss(logp, target, {weight=, reduction="mean", ignore_index=})
 ---```
----@param logp any
----@param target any
+---@param logp Tensor
+---@param target Tensor
 ---@param opts? table {weight=, reduction=, ignore_index=}
 ---@return Tensor
 function nn.functional.nll_loss(logp, target, opts) end
@@ -474,7 +474,7 @@ function nn.functional.sigmoid(x) end
 ---smooth_l1_loss(x, y, {beta=1, reduction="mean"})
 ---```
 ---@param x Tensor
----@param y any
+---@param y Tensor
 ---@param opts? table {beta=, reduction=}
 ---@return Tensor
 function nn.functional.smooth_l1_loss(x, y, opts) end
@@ -485,7 +485,7 @@ function nn.functional.smooth_l1_loss(x, y, opts) end
 ---softmax(x, dim)
 ---```
 ---@param x Tensor
----@param dim any
+---@param dim integer
 ---@return Tensor
 function nn.functional.softmax(x, dim) end
 
