@@ -88,7 +88,8 @@ local function kernel_opts(fn, opts, X)
   end
   local C = opts.C or 1.0
   if type(C) ~= "number" or C <= 0 then argerr(fn, 3, "C must be a number > 0") end
-  return { kernel = kernel, gamma = gamma, C = C, eps = opts.tol or 1e-3, max_iter = opts.max_iter, cache_mb = opts.cache_mb }
+  return { kernel = kernel, gamma = gamma, C = C, eps = opts.tol or 1e-3, max_iter = opts.max_iter, cache_mb = opts.cache_mb,
+           shrinking = opts.shrinking }
 end
 
 -- an instance scorer f(x) = w.x + b (linear) or sum_u c_u k(x, u) + b (rbf)
@@ -126,7 +127,7 @@ local function svm_means(Xi, pt, npts, t, C, p, ko)
   end
   local S = tensor.one_hot(pt, npts, { dtype = "f64" }):t() / count:view(-1, 1)   -- [npts, N]
   local G = S:matmul(rbf(Xi, Xi, ko.gamma)):matmul(S:t()):contiguous()
-  local alpha, _, info = K.svm_fit(G, t, C, p, { kernel = "precomputed", eps = ko.eps, max_iter = ko.max_iter, cache_mb = ko.cache_mb })
+  local alpha, _, info = K.svm_fit(G, t, C, p, { kernel = "precomputed", eps = ko.eps, max_iter = ko.max_iter, cache_mb = ko.cache_mb, shrinking = ko.shrinking })
   return scorer(ko, nil, info.b, alpha, info, Xi, S:t():mv(alpha * t))
 end
 
@@ -721,7 +722,7 @@ end
 for _, d in ipairs {
   { "mil", "probe.mil({X, offsets}, labels, {method='sawmil'|'smil'|'nsk'|'svm', C=1.0, scale_C=true, kernel='linear'|'rbf', gamma='scale', eta=0.1, min_pos_ratio=0.05, mask=, bag_margin='bunescu', tol=1e-3})",
     "multiple-instance SVMs of the sawmil package (defaults as sawmil 0.2), solved by sonde's SMO: sAwMIL = sMIL ranks positive bags' instances, the top eta become positives of an instance SVM; bags score the max (svm, sawmil) or mean (nsk, smil) of instance scores" },
-  { "svm", "probe.svm(X, labels, {C=1.0, kernel='linear'|'rbf', gamma='scale', tol=1e-3, max_iter=, cache_mb=100})",
+  { "svm", "probe.svm(X, labels, {C=1.0, kernel='linear'|'rbf', gamma='scale', tol=1e-3, max_iter=, cache_mb=200, shrinking=true})",
     "C-SVM by SMO with LIBSVM's working-set selection (= sklearn SVC, tol 1e-3): :decision_function, :predict, :score, :direction; fields coef, intercept, alpha, support (1-based)" },
   { "conformal", "probe.conformal(p, Xcal, ycal, {alpha=0.1, score='lac'|'aps', randomized=false, seed=})",
     "split-conformal sets with coverage >= 1 - alpha: threshold = the ceil((n+1)(1-alpha))-th smallest calibration score; :predict_set, :coverage, :three_way" },

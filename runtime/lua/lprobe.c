@@ -91,6 +91,7 @@ static int l_svm_fit(lua_State *L) {
   o.eps = sd_lua_optnumber(L, 5, "eps", o.eps);
   o.max_iter = (int64_t)sd_lua_optnumber(L, 5, "max_iter", 0);
   o.cache_mb = sd_lua_optnumber(L, 5, "cache_mb", o.cache_mb);
+  o.shrinking = sd_lua_optbool(L, 5, "shrinking", true);
   sd_tensor *alpha, *w;
   sd_svm_result r;
   if (sd_svm_fit(X, y, p, C, &o, &alpha, &w, &r) != SD_OK) return sd_lua_fail(L, "probe.svm");
@@ -120,7 +121,7 @@ static const sd_reg probe_kernel_fns[] = {
    "probe.kernels.logistic_objective(X, y, K, sw|nil, l2, fit_intercept, w)",
    "the objective probe.logistic minimises and its gradient at w = [coef (row-major), intercept]"},
   {"svm_fit", l_svm_fit,
-   "probe.kernels.svm_fit(X, y, C, p|nil, {kernel='linear'|'rbf'|'precomputed', gamma=1, eps=1e-3, max_iter=0, cache_mb=100})",
+   "probe.kernels.svm_fit(X, y, C, p|nil, {kernel='linear'|'rbf'|'precomputed', gamma=1, eps=1e-3, max_iter=0, cache_mb=200, shrinking=true})",
    "SMO (LIBSVM's WSS2) for max p'a - a'Qa/2, 0 <= a <= C, y'a = 0 (y -1/+1; C number or [n]; p default 1): alpha, w (linear) or nil, {b, n_iter, converged, obj, gap, n_sv, n_bounded}"},
   {NULL, NULL, NULL, NULL},
 };

@@ -35,13 +35,18 @@ typedef struct {
 static double kval(const svm_q *q, int64_t a, int64_t b) {
   if (q->kernel == SD_SVM_PRECOMPUTED) return q->X[a * q->n + b];
   const double *xa = q->X + a * q->d, *xb = q->X + b * q->d;
-  double s = 0;
+  double s[4] = {0, 0, 0, 0}; /* four sums in a fixed order: vectorisable, same bits */
+  int64_t k = 0, d4 = q->d & ~(int64_t)3;
   if (q->kernel == SD_SVM_LINEAR) {
-    for (int64_t k = 0; k < q->d; k++) s += xa[k] * xb[k];
-    return s;
+    for (; k < d4; k += 4)
+      for (int u = 0; u < 4; u++) s[u] += xa[k + u] * xb[k + u];
+    for (; k < q->d; k++) s[0] += xa[k] * xb[k];
+    return (s[0] + s[1]) + (s[2] + s[3]);
   }
-  for (int64_t k = 0; k < q->d; k++) s += (xa[k] - xb[k]) * (xa[k] - xb[k]);
-  return exp(-q->gamma * s);
+  for (; k < d4; k += 4)
+    for (int u = 0; u < 4; u++) s[u] += (xa[k + u] - xb[k + u]) * (xa[k + u] - xb[k + u]);
+  for (; k < q->d; k++) s[0] += (xa[k] - xb[k]) * (xa[k] - xb[k]);
+  return exp(-q->gamma * ((s[0] + s[1]) + (s[2] + s[3])));
 }
 
 static void col_task(int64_t begin, int64_t end, void *ctx) {
@@ -96,8 +101,94 @@ static void step(const double *Qi, const double *QD, const double *y, const doub
   }
 }
 
+/* the pair (i, j) over the active rows act[0..na): i the maximal violator
+   in I_up, j in I_low with the largest second-order decrease along (i, j);
+   *gap = m(a) - M(a) over them. Returns column i of Q (NULL when i < 0). */
+static const double *select_pair(svm_q *q, const double *QD, const double *G, const double *A,
+                                 const double *Cv, const int64_t *act, int64_t na, int64_t *pi,
+                                 int64_t *pj, double *gap) {
+  const double *Y = q->y;
+  double Gmax = -INFINITY, Gmax2 = -INFINITY, best = INFINITY;
+  int64_t i = -1, j = -1;
+  for (int64_t k = 0; k < na; k++) {
+    int64_t t = act[k];
+    if (in_up(Y[t], A[t], Cv[t]) && -Y[t] * G[t] >= Gmax) Gmax = -Y[t] * G[t], i = t;
+  }
+  const double *Qi = i >= 0 ? qcol(q, i) : NULL;
+  for (int64_t k = 0; k < na && Qi; k++) {
+    int64_t t = act[k];
+    if (!in_low(Y[t], A[t], Cv[t])) continue;
+    double yG = Y[t] * G[t], diff = Gmax + yG;
+    if (yG > Gmax2) Gmax2 = yG;
+    if (diff > 0) {
+      double quad = QD[i] + QD[t] - 2 * Y[i] * Y[t] * Qi[t]; /* |phi_i - phi_t|^2 */
+      double dec = -diff * diff / (quad > 0 ? quad : TAU);
+      if (dec <= best) best = dec, j = t;
+    }
+  }
+  *pi = i, *pj = j, *gap = Gmax + Gmax2;
+  return Qi;
+}
+
+/* LIBSVM's shrinking: drop from the active set act[0..na) the multipliers
+   at a bound whose gradient says they will stay there; returns the new na.
+   Only active rows of G are kept up to date; reconstruct() redoes all. */
+static int64_t shrink(const double *Y, const double *A, const double *Cv, const double *G,
+                      int64_t *act, int64_t na, double Gmax1, double Gmax2) {
+  int64_t m = 0;
+  for (int64_t k = 0; k < na; k++) {
+    int64_t t = act[k];
+    bool drop = Cv[t] == 0;
+    if (!drop && A[t] >= Cv[t]) drop = Y[t] > 0 ? -G[t] > Gmax1 : -G[t] > Gmax2;
+    else if (!drop && A[t] <= 0) drop = Y[t] > 0 ? G[t] > Gmax2 : G[t] > Gmax1;
+    if (!drop) act[m++] = t;
+  }
+  return m;
+}
+
+/* m(a) and max_{I_low} y_t G_t over the active rows */
+static void violations(const double *Y, const double *A, const double *Cv, const double *G,
+                       const int64_t *act, int64_t na, double *Gmax1, double *Gmax2) {
+  *Gmax1 = *Gmax2 = -INFINITY;
+  for (int64_t k = 0; k < na; k++) {
+    int64_t t = act[k];
+    if (in_up(Y[t], A[t], Cv[t])) *Gmax1 = fmax(*Gmax1, -Y[t] * G[t]);
+    if (in_low(Y[t], A[t], Cv[t])) *Gmax2 = fmax(*Gmax2, Y[t] * G[t]);
+  }
+}
+
+/* G = Qa - p for every row, from the multipliers: through w = sum a_j y_j
+   x_j for the linear kernel, else from the columns of the a_j > 0 */
+static void reconstruct(svm_q *q, const double *P, const double *A, double *G, double *w) {
+  int64_t n = q->n, d = q->d;
+  const double *Y = q->y;
+  if (q->kernel == SD_SVM_LINEAR) {
+    for (int64_t k = 0; k < d; k++) w[k] = 0;
+    for (int64_t t = 0; t < n; t++)
+      if (A[t] > 0)
+        for (int64_t k = 0; k < d; k++) w[k] += A[t] * Y[t] * q->X[t * d + k];
+    for (int64_t t = 0; t < n; t++) {
+      double s = 0;
+      for (int64_t k = 0; k < d; k++) s += q->X[t * d + k] * w[k];
+      G[t] = Y[t] * s - (P ? P[t] : 1);
+    }
+    return;
+  }
+  for (int64_t t = 0; t < n; t++) G[t] = -(P ? P[t] : 1);
+  for (int64_t j = 0; j < n; j++)
+    if (A[j] > 0) {
+      const double *Qj = qcol(q, j);
+      for (int64_t t = 0; t < n; t++) G[t] += A[j] * Qj[t];
+    }
+}
+
+static void all_active(int64_t *act, int64_t n) {
+  for (int64_t t = 0; t < n; t++) act[t] = t;
+}
+
 void sd_svm_defaults(sd_svm_opts *o) {
-  *o = (sd_svm_opts){.kernel = SD_SVM_LINEAR, .gamma = 1, .eps = 1e-3, .max_iter = 0, .cache_mb = 100};
+  *o = (sd_svm_opts){.kernel = SD_SVM_LINEAR, .gamma = 1, .eps = 1e-3, .max_iter = 0, .cache_mb = 200,
+                      .shrinking = true};
 }
 
 static sd_tensor *f64c(const sd_tensor *t) {
@@ -160,9 +251,9 @@ sd_status sd_svm_fit(const sd_tensor *X, const sd_tensor *y, const sd_tensor *p,
     goto fail;
   }
   /* the column cache and G, QD in one scratch tensor */
-  double budget = (o->cache_mb > 0 ? o->cache_mb : 100) * 1048576.0 / (8.0 * (double)n);
+  double budget = (o->cache_mb > 0 ? o->cache_mb : 200) * 1048576.0 / (8.0 * (double)n);
   int64_t nslot = budget >= (double)n ? n : budget < 2 ? 2 : (int64_t)budget;
-  int64_t nwork = nslot * n + 2 * n + (nslot + 2 * n + nslot);
+  int64_t nwork = nslot * n + 2 * n + (n + nslot + nslot + n) + d;
   a = sd_zeros(SD_F64, 1, &n);
   work = sd_empty(SD_F64, 1, &nwork);
   if (!a || !work) goto fail;
@@ -177,34 +268,42 @@ sd_status sd_svm_fit(const sd_tensor *X, const sd_tensor *y, const sd_tensor *p,
   for (int64_t s = 0; s < nslot; s++) q.owner[s] = -1, q.stamp[s] = 0;
 
   int64_t max_iter = o->max_iter > 0 ? o->max_iter : (100 * n > 10000000 ? 100 * n : 10000000), it;
+  int64_t *act = (int64_t *)(q.stamp + nslot), na = n, every = n < 1000 ? n : 1000, counter = every;
+  double *wr = (double *)(act + n); /* w for reconstruct() */
+  bool unshrunk = false;
+  all_active(act, n);
   double gap = 0;
   for (it = 0; it < max_iter; it++) {
     if (it % 1000 == 0 && (st = sd_check_interrupt()) != SD_OK) goto fail;
-    /* i: the maximal violator in I_up */
-    double Gmax = -INFINITY, Gmax2 = -INFINITY, best = INFINITY;
-    int64_t i = -1, j = -1;
-    for (int64_t t = 0; t < n; t++)
-      if (in_up(Y[t], A[t], Cv[t]) && -Y[t] * G[t] >= Gmax) Gmax = -Y[t] * G[t], i = t;
-    const double *Qi = i >= 0 ? qcol(&q, i) : NULL;
-    /* j: in I_low, the largest second-order decrease with i */
-    for (int64_t t = 0; t < n && Qi; t++) {
-      if (!in_low(Y[t], A[t], Cv[t])) continue;
-      double yG = Y[t] * G[t], diff = Gmax + yG;
-      if (yG > Gmax2) Gmax2 = yG;
-      if (diff > 0) {
-        double quad = QD[i] + QD[t] - 2 * Y[i] * Y[t] * Qi[t]; /* |phi_i - phi_t|^2 */
-        double dec = -diff * diff / (quad > 0 ? quad : TAU);
-        if (dec <= best) best = dec, j = t;
+    if (o->shrinking && --counter == 0) {
+      double g1, g2;
+      counter = every;
+      violations(Y, A, Cv, G, act, na, &g1, &g2);
+      if (!unshrunk && g1 + g2 <= 10 * o->eps) { /* near the end: all rows once more */
+        unshrunk = true;
+        if (na < n) reconstruct(&q, P, A, G, wr), all_active(act, n), na = n;
       }
+      na = shrink(Y, A, Cv, G, act, na, g1, g2);
     }
-    gap = Gmax + Gmax2;
-    if (i < 0 || j < 0 || gap < o->eps) break;
+    int64_t i, j;
+    const double *Qi = select_pair(&q, QD, G, A, Cv, act, na, &i, &j, &gap);
+    if (i < 0 || j < 0 || gap < o->eps) {
+      if (na == n) break;
+      /* optimal on the active set: check all the rows */
+      reconstruct(&q, P, A, G, wr), all_active(act, n), na = n, counter = 1;
+      Qi = select_pair(&q, QD, G, A, Cv, act, na, &i, &j, &gap);
+      if (i < 0 || j < 0 || gap < o->eps) break;
+    }
     const double *Qj = qcol(&q, j);
     double ai = A[i], aj = A[j];
     step(Qi, QD, Y, G, Cv, A, i, j);
     double di = A[i] - ai, dj = A[j] - aj;
-    for (int64_t t = 0; t < n; t++) G[t] += Qi[t] * di + Qj[t] * dj;
+    for (int64_t k = 0; k < na; k++) {
+      int64_t t = act[k];
+      G[t] += Qi[t] * di + Qj[t] * dj;
+    }
   }
+  if (na < n) reconstruct(&q, P, A, G, wr);
   r->n_iter = it;
   r->converged = it < max_iter;
   r->gap = gap;

@@ -6,7 +6,7 @@
      s.t.   0 <= a_i <= C_i,  sum_i y_i a_i = 0,  y_i in {-1, +1}
 
    by SMO with LIBSVM's second-order working-set selection (Fan, Chen & Lin
-   2005, "WSS 2"), without shrinking. p_i = 1 is the plain SVM; sMIL puts
+   2005, "WSS 2") and its shrinking heuristic. p_i = 1 is the plain SVM; sMIL puts
    the bag margin (2 - |B|) / |B| there, and per-sample C_i give its two
    boxes. The run stops when the maximal violation m(a) - M(a) of the KKT
    conditions is below eps (LIBSVM's criterion and default 1e-3).
@@ -29,7 +29,8 @@ typedef struct sd_svm_opts {
   double gamma;      /* rbf: K = exp(-gamma |x - z|^2) */
   double eps;        /* stop when m(a) - M(a) < eps (1e-3) */
   int64_t max_iter;  /* 0: LIBSVM's max(10^7, 100 n) */
-  double cache_mb;   /* column cache (100) */
+  double cache_mb;   /* column cache (200, scikit-learn's cache_size) */
+  bool shrinking;    /* LIBSVM's shrinking heuristic (true) */
 } sd_svm_opts;
 
 typedef struct sd_svm_result {

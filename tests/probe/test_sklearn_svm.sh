@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_sklearn_svm.sh: probe.svm (the SMO of runtime/ml/svm.c) against
 # scikit-learn 1.2's SVC (LIBSVM) with the same tol = 1e-3, /usr/bin/python3.
-# Random problems (separable, overlapping, imbalanced, many features, rbf):
+# Random problems (separable, overlapping, imbalanced, many features, rbf,
+# 3000 noisy points with a 10 MB cache):
 # decision values agree to 1e-3 relative (max |difference| / max |value|),
 # intercepts to 1e-2 absolute, support sets by at least 95% (Jaccard), dual
 # objectives to 1e-3 relative. Prints the TALLY line.
@@ -18,16 +19,17 @@ local cases = {
   { "wide", 150, 60, 0.5, 0.5, 0.1, "linear" },
   { "smallC", 500, 3, 1.0, 0.4, 0.01, "linear" },
   { "rbf", 300, 4, 1.0, 0.5, 1.0, "rbf" },
+  { "big", 3000, 20, 0.5, 0.5, 1.0, "linear", 10 },   -- 10 MB: columns evicted, shrinking at work
 }
 for k, c in ipairs(cases) do
-  local name, n, d, shift, share, C, kern = table.unpack(c)
+  local name, n, d, shift, share, C, kern, cache = table.unpack(c)
   local g = tensor.generator(100 + k)
   local y = tensor.rand(n, { gen = g }):lt(share):to("i64")
   local X = tensor.randn(n, d, { gen = g, dtype = "f64" }) + y:to("f64"):view(-1, 1) * shift
   if kern == "rbf" then X = tensor.cat({ X:narrow(2, 1, 1):pow(2), X:narrow(2, 2, d - 1) }, 2) end
   local Xt = tensor.randn(200, d, { gen = g, dtype = "f64" })
   local t0 = os.clock()
-  local m = probe.svm(X, y, { C = C, kernel = kern, gamma = kern == "rbf" and 0.5 or nil })
+  local m = probe.svm(X, y, { C = C, kernel = kern, gamma = kern == "rbf" and 0.5 or nil, cache_mb = cache })
   io.write(string.format("sonde %-8s n_iter %6d  %.3f s\n", name, m.n_iter, os.clock() - t0))
   res[name .. "_X"], res[name .. "_y"], res[name .. "_Xt"] = X, y, Xt
   res[name .. "_dec"] = m:decision_function(Xt)
@@ -50,7 +52,7 @@ def check(ok, msg):
     if ok: passed += 1
     else: failed += 1
 cases = [("sep", 1.0, "linear"), ("overlap", 1.0, "linear"), ("imbal", 10.0, "linear"),
-         ("wide", 0.1, "linear"), ("smallC", 0.01, "linear"), ("rbf", 1.0, "rbf")]
+         ("wide", 0.1, "linear"), ("smallC", 0.01, "linear"), ("rbf", 1.0, "rbf"), ("big", 1.0, "linear")]
 for name, C, kern in cases:
     X, y, Xt = r[name + "_X"], r[name + "_y"], r[name + "_Xt"]
     t0 = time.time()

@@ -175,7 +175,7 @@ START_TEST(zero_box_rows) {
 }
 END_TEST
 
-/* a tiny cache (2 columns) and a precomputed Gram give the same solution */
+/* a tiny cache (2 columns) gives the same bits; a precomputed Gram a solution */
 START_TEST(cache_and_precomputed) {
   sd_tensor *X, *y, *a1, *w1, *a2, *w2, *a3, *w3;
   make_data(150, 4, 1.0, &X, &y);
@@ -194,9 +194,9 @@ START_TEST(cache_and_precomputed) {
   ck_assert_int_eq(sd_svm_fit(G, y, NULL, Ct, &o, &a3, &w3, &r3), SD_OK);
   ck_assert_ptr_null(w3);
   ck_assert(memcmp(sd_data(a1), sd_data(a2), 150 * sizeof(double)) == 0);
-  ck_assert_int_eq(r1.n_iter, r3.n_iter);
-  for (int i = 0; i < 150; i++)
-    ck_assert_double_eq_tol(((double *)sd_data(a1))[i], ((double *)sd_data(a3))[i], 1e-9);
+  o.kernel = SD_SVM_LINEAR; /* the Gram's solution is one of the linear problem */
+  check_kkt(X, y, NULL, C, &o, a3, &r3);
+  ck_assert_double_eq_tol(r1.obj, r3.obj, 1e-3 * fabs(r1.obj));
   sd_release(X), sd_release(y), sd_release(Ct), sd_release(G);
   sd_release(a1), sd_release(w1), sd_release(a2), sd_release(w2), sd_release(a3), sd_release(w3);
 }
