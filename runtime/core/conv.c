@@ -37,8 +37,13 @@
    (no option changes a result: each element is one copy or one add). */
 #if defined(__GNUC__) && !defined(__clang__)
 #define SD_VEC __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+/* and compiled for AVX2 too, picked at load time: the same operations in
+   the same order, so the same bits */
+#define SD_VEC_AVX2 __attribute__((target_clones("avx2", "default"), \
+                                   optimize("tree-vectorize", "vect-cost-model=dynamic")))
 #else
 #define SD_VEC
+#define SD_VEC_AVX2
 #endif
 
 typedef struct {
@@ -348,7 +353,7 @@ SD_INLINE void row_sums_t(const char *rows, int64_t nrows, int64_t n, double *ou
   }
 }
 
-SD_VEC static void row_sums(const char *rows, int64_t nrows, int64_t n, double *out, bool d) {
+SD_VEC_AVX2 static void row_sums(const char *rows, int64_t nrows, int64_t n, double *out, bool d) {
   if (d) row_sums_t(rows, nrows, n, out, true);
   else row_sums_t(rows, nrows, n, out, false);
 }
