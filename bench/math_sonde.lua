@@ -15,6 +15,8 @@ out("softmax_dim1", best(30, function() return x:softmax(1) end))
 out("log_softmax_dim2", best(30, function() return x:log_softmax(2) end))
 out("max_dim2", best(30, function() return x:max(2) end))
 out("exp", best(30, function() return x:exp() end))
+out("sigmoid", best(30, function() return x:sigmoid() end))
+out("argmax_dim2", best(30, function() return x:argmax(2) end))
 
 local n = 1 << 24
 local a, b, c = tensor.randn(n), tensor.randn(n), tensor.randn(n)

@@ -22,6 +22,8 @@ out("softmax_dim1", best(30, lambda: x.softmax(0)))
 out("log_softmax_dim2", best(30, lambda: x.log_softmax(1)))
 out("max_dim2", best(30, lambda: x.max(1)))
 out("exp", best(30, lambda: x.exp()))
+out("sigmoid", best(30, lambda: x.sigmoid()))
+out("argmax_dim2", best(30, lambda: x.argmax(1)))
 n = 1 << 24
 a, b, c = torch.randn(n), torch.randn(n), torch.randn(n)
 out("add_2^24", best(10, lambda: a + b))
