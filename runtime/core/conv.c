@@ -141,6 +141,13 @@ SD_INLINE void copy_run(char *dst, const char *src, int64_t n) {
   }
 }
 
+/* dst[0, n) = 0, the same way (a padding's few elements). */
+SD_INLINE void zero_run(char *dst, int64_t n) {
+  static const char zeros[16];
+  copy_run(dst, zeros, n < 16 ? n : 0);
+  if (n >= 16) memset(dst, 0, n);
+}
+
 /* One sample's group x [cing, H, W] into its column block of cols, whose
    rows are cld elements apart: rows of OW, zeros where the window is in
    the padding. */
@@ -159,13 +166,13 @@ SD_INLINE void im2col_t(const char *x, char *col, int64_t cld, const geom *g, bo
           int64_t a = in ? lo : ow, b = in ? hi : ow;
           char *dst = col + oi * ow * es;
           const char *row = x + ((c * g->h + (in ? ih : 0)) * g->w + off) * es;
-          if (a > 0) memset(dst, 0, a * es);
+          zero_run(dst, a * es);
           if (s == 1) copy_run(dst + a * es, row + a * es, (b - a) * es);
           else if (d)
             for (int64_t j = a; j < b; j++) ((w8 *)dst)[j] = ((const w8 *)row)[j * s];
           else
             for (int64_t j = a; j < b; j++) ((w4 *)dst)[j] = ((const w4 *)row)[j * s];
-          if (b < ow) memset(dst + b * es, 0, (ow - b) * es);
+          zero_run(dst + b * es, (ow - b) * es);
         }
       }
 }
