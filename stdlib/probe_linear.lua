@@ -275,7 +275,7 @@ function M.ridge(X, Y, opts)
     error(fn .. ": Y must be a 1-d or 2-d tensor (or a list) of targets", 2)
   end
   if Y:size(1) ~= n then error(string.format("%s: Y has %d rows but X has %d", fn, Y:size(1), n), 2) end
-  local alphas = opts.alpha == nil and { 1.0 } or opts.alpha
+  local alphas = opts.alpha == nil and 1.0 or opts.alpha
   local single = type(alphas) == "number"
   if single then alphas = { alphas } end
   if type(alphas) ~= "table" or #alphas == 0 then error(fn .. ": alpha must be a number or a list of numbers", 2) end

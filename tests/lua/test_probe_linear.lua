@@ -169,6 +169,10 @@ T.test("ridge: exact on noiseless data, alphas shrink, Gram and kernel forms agr
   T.near(k:direction(2):norm():item(), 1, 1e-6)
   T.raises(function() probe.ridge(X, Y:narrow(1, 1, 5)) end, "Y has 5 rows but X has 400")
   T.raises(function() probe.ridge(X, Y, { alpha = -1 }) end, "alpha must be a number >= 0")
+  -- the default alpha (1) gives one probe, as an explicit number does, not a list of one
+  local d = probe.ridge(X, Y)
+  T.eq(d.alpha, 1)
+  T.near(d.coef:tolist()[1], probe.ridge(X, Y, { alpha = 1 }).coef:tolist()[1], 0)
 end)
 
 T.test("lda and mass_mean: whitened mass-mean reads the LDA direction", function()
