@@ -23,13 +23,15 @@ typedef struct {
   double gamma;
   /* LRU cache of columns of Q */
   int64_t nslot;
-  double *slots;      /* nslot columns of n */
+  float *slots;       /* nslot columns of n, in f32 as LIBSVM's Qfloat */
   int64_t *slot_of;   /* [n]: the slot holding column i, or -1 */
   int64_t *owner;     /* [nslot]: the column in a slot, or -1 */
   uint64_t *stamp, clock;
-  /* the column being filled */
+  /* the column being filled, on the active rows act[0..*na) only: the
+     cache is emptied whenever the active set grows */
   int64_t col_i;
-  double *col;
+  float *col;
+  const int64_t *act, *na;
 } svm_q;
 
 static double kval(const svm_q *q, int64_t a, int64_t b) {
@@ -51,12 +53,15 @@ static double kval(const svm_q *q, int64_t a, int64_t b) {
 
 static void col_task(int64_t begin, int64_t end, void *ctx) {
   const svm_q *q = ctx;
-  for (int64_t t = begin; t < end; t++) q->col[t] = q->y[t] * q->y[q->col_i] * kval(q, t, q->col_i);
+  for (int64_t k = begin; k < end; k++) {
+    int64_t t = q->act[k];
+    q->col[t] = (float)(q->y[t] * q->y[q->col_i] * kval(q, t, q->col_i));
+  }
 }
 
 /* column i of Q; the most recently used columns stay (nslot >= 2, so the
    column fetched just before survives) */
-static const double *qcol(svm_q *q, int64_t i) {
+static const float *qcol(svm_q *q, int64_t i) {
   int64_t s = q->slot_of[i];
   if (s < 0) {
     s = 0;
@@ -65,7 +70,7 @@ static const double *qcol(svm_q *q, int64_t i) {
     if (q->owner[s] >= 0) q->slot_of[q->owner[s]] = -1;
     q->owner[s] = i, q->slot_of[i] = s;
     q->col_i = i, q->col = q->slots + s * q->n;
-    sd_parallel_for(q->n, 65536 / (q->d + 1) + 1, col_task, q);
+    sd_parallel_for(*q->na, 65536 / (q->d + 1) + 1, col_task, q);
   }
   q->stamp[s] = ++q->clock;
   return q->slots + s * q->n;
@@ -75,7 +80,7 @@ static bool in_up(double y, double a, double C) { return y > 0 ? a < C : a > 0; 
 static bool in_low(double y, double a, double C) { return y > 0 ? a > 0 : a < C; }
 
 /* one SMO step on (i, j): LIBSVM's two-variable solution, clipped */
-static void step(const double *Qi, const double *QD, const double *y, const double *G,
+static void step(const float *Qi, const double *QD, const double *y, const double *G,
                  const double *C, double *a, int64_t i, int64_t j) {
   double Ci = C[i], Cj = C[j];
   if (y[i] != y[j]) {
@@ -104,7 +109,7 @@ static void step(const double *Qi, const double *QD, const double *y, const doub
 /* the pair (i, j) over the active rows act[0..na): i the maximal violator
    in I_up, j in I_low with the largest second-order decrease along (i, j);
    *gap = m(a) - M(a) over them. Returns column i of Q (NULL when i < 0). */
-static const double *select_pair(svm_q *q, const double *QD, const double *G, const double *A,
+static const float *select_pair(svm_q *q, const double *QD, const double *G, const double *A,
                                  const double *Cv, const int64_t *act, int64_t na, int64_t *pi,
                                  int64_t *pj, double *gap) {
   const double *Y = q->y;
@@ -114,7 +119,7 @@ static const double *select_pair(svm_q *q, const double *QD, const double *G, co
     int64_t t = act[k];
     if (in_up(Y[t], A[t], Cv[t]) && -Y[t] * G[t] >= Gmax) Gmax = -Y[t] * G[t], i = t;
   }
-  const double *Qi = i >= 0 ? qcol(q, i) : NULL;
+  const float *Qi = i >= 0 ? qcol(q, i) : NULL;
   for (int64_t k = 0; k < na && Qi; k++) {
     int64_t t = act[k];
     if (!in_low(Y[t], A[t], Cv[t])) continue;
@@ -177,13 +182,19 @@ static void reconstruct(svm_q *q, const double *P, const double *A, double *G, d
   for (int64_t t = 0; t < n; t++) G[t] = -(P ? P[t] : 1);
   for (int64_t j = 0; j < n; j++)
     if (A[j] > 0) {
-      const double *Qj = qcol(q, j);
+      const float *Qj = qcol(q, j);
       for (int64_t t = 0; t < n; t++) G[t] += A[j] * Qj[t];
     }
 }
 
-static void all_active(int64_t *act, int64_t n) {
-  for (int64_t t = 0; t < n; t++) act[t] = t;
+/* every row active again; the cached columns lack the rows that were not */
+static void all_active(svm_q *q, int64_t *act, int64_t *na) {
+  for (int64_t t = 0; t < q->n; t++) act[t] = t;
+  *na = q->n;
+  for (int64_t s = 0; s < q->nslot; s++) {
+    if (q->owner[s] >= 0) q->slot_of[q->owner[s]] = -1;
+    q->owner[s] = -1, q->stamp[s] = 0;
+  }
 }
 
 void sd_svm_defaults(sd_svm_opts *o) {
@@ -251,17 +262,17 @@ sd_status sd_svm_fit(const sd_tensor *X, const sd_tensor *y, const sd_tensor *p,
     goto fail;
   }
   /* the column cache and G, QD in one scratch tensor */
-  double budget = (o->cache_mb > 0 ? o->cache_mb : 200) * 1048576.0 / (8.0 * (double)n);
+  double budget = (o->cache_mb > 0 ? o->cache_mb : 200) * 1048576.0 / (4.0 * (double)n);
   int64_t nslot = budget >= (double)n ? n : budget < 2 ? 2 : (int64_t)budget;
-  int64_t nwork = nslot * n + 2 * n + (n + nslot + nslot + n) + d;
+  int64_t nwork = 2 * n + (n + nslot + nslot + n) + d + (nslot * n + 1) / 2;
   a = sd_zeros(SD_F64, 1, &n);
   work = sd_empty(SD_F64, 1, &nwork);
   if (!a || !work) goto fail;
   double *A = sd_data(a), *G = sd_data(work), *QD = G + n;
   svm_q q = {.X = sd_data(Xc), .y = Y, .n = n, .d = d, .kernel = o->kernel, .gamma = o->gamma,
-             .nslot = nslot, .slots = QD + n};
-  /* int64/uint64 arrays share the scratch (same size as double) */
-  q.slot_of = (int64_t *)(q.slots + nslot * n);
+             .nslot = nslot};
+  /* G, QD | slot_of, owner, stamp, act (8 bytes each) | w | the f32 columns */
+  q.slot_of = (int64_t *)(QD + n);
   q.owner = q.slot_of + n;
   q.stamp = (uint64_t *)(q.owner + nslot);
   for (int64_t t = 0; t < n; t++) q.slot_of[t] = -1, G[t] = P ? -P[t] : -1, QD[t] = kval(&q, t, t);
@@ -270,8 +281,10 @@ sd_status sd_svm_fit(const sd_tensor *X, const sd_tensor *y, const sd_tensor *p,
   int64_t max_iter = o->max_iter > 0 ? o->max_iter : (100 * n > 10000000 ? 100 * n : 10000000), it;
   int64_t *act = (int64_t *)(q.stamp + nslot), na = n, every = n < 1000 ? n : 1000, counter = every;
   double *wr = (double *)(act + n); /* w for reconstruct() */
+  q.slots = (float *)(wr + d);
   bool unshrunk = false;
-  all_active(act, n);
+  q.act = act, q.na = &na;
+  for (int64_t t = 0; t < n; t++) act[t] = t;
   double gap = 0;
   for (it = 0; it < max_iter; it++) {
     if (it % 1000 == 0 && (st = sd_check_interrupt()) != SD_OK) goto fail;
@@ -281,20 +294,20 @@ sd_status sd_svm_fit(const sd_tensor *X, const sd_tensor *y, const sd_tensor *p,
       violations(Y, A, Cv, G, act, na, &g1, &g2);
       if (!unshrunk && g1 + g2 <= 10 * o->eps) { /* near the end: all rows once more */
         unshrunk = true;
-        if (na < n) reconstruct(&q, P, A, G, wr), all_active(act, n), na = n;
+        if (na < n) all_active(&q, act, &na), reconstruct(&q, P, A, G, wr);
       }
       na = shrink(Y, A, Cv, G, act, na, g1, g2);
     }
     int64_t i, j;
-    const double *Qi = select_pair(&q, QD, G, A, Cv, act, na, &i, &j, &gap);
+    const float *Qi = select_pair(&q, QD, G, A, Cv, act, na, &i, &j, &gap);
     if (i < 0 || j < 0 || gap < o->eps) {
       if (na == n) break;
       /* optimal on the active set: check all the rows */
-      reconstruct(&q, P, A, G, wr), all_active(act, n), na = n, counter = 1;
+      all_active(&q, act, &na), reconstruct(&q, P, A, G, wr), counter = 1;
       Qi = select_pair(&q, QD, G, A, Cv, act, na, &i, &j, &gap);
       if (i < 0 || j < 0 || gap < o->eps) break;
     }
-    const double *Qj = qcol(&q, j);
+    const float *Qj = qcol(&q, j);
     double ai = A[i], aj = A[j];
     step(Qi, QD, Y, G, Cv, A, i, j);
     double di = A[i] - ai, dj = A[j] - aj;
@@ -303,7 +316,7 @@ sd_status sd_svm_fit(const sd_tensor *X, const sd_tensor *y, const sd_tensor *p,
       G[t] += Qi[t] * di + Qj[t] * dj;
     }
   }
-  if (na < n) reconstruct(&q, P, A, G, wr);
+  if (na < n) all_active(&q, act, &na), reconstruct(&q, P, A, G, wr);
   r->n_iter = it;
   r->converged = it < max_iter;
   r->gap = gap;

@@ -13,10 +13,11 @@
 
    Kernels: linear x.z, rbf exp(-gamma |x - z|^2), or precomputed (X is
    the [n, n] Gram matrix). Columns of Q_ij = y_i y_j K_ij are computed on
-   demand from the rows of X and kept in an LRU cache of cache_mb; when
-   n^2 doubles fit, the whole matrix ends up cached. Everything runs in f64
-   and in a fixed order: the same inputs give the same bits whatever the
-   thread count. */
+   demand (on the active rows only) from the rows of X and kept in f32, as
+   LIBSVM's Qfloat, in an LRU cache of cache_mb; when n^2 floats fit, the
+   whole matrix ends up cached. Kernel values, gradients and multipliers
+   are f64; everything runs in a fixed order: the same inputs give the
+   same bits whatever the thread count. */
 #ifndef SD_SVM_H
 #define SD_SVM_H
 
@@ -29,7 +30,7 @@ typedef struct sd_svm_opts {
   double gamma;      /* rbf: K = exp(-gamma |x - z|^2) */
   double eps;        /* stop when m(a) - M(a) < eps (1e-3) */
   int64_t max_iter;  /* 0: LIBSVM's max(10^7, 100 n) */
-  double cache_mb;   /* column cache (200, scikit-learn's cache_size) */
+  double cache_mb;   /* column cache in MB (200, scikit-learn's cache_size) */
   bool shrinking;    /* LIBSVM's shrinking heuristic (true) */
 } sd_svm_opts;
 

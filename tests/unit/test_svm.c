@@ -60,9 +60,10 @@ static void check_kkt(const sd_tensor *X, const sd_tensor *y, const double *p, c
   }
   ck_assert_double_eq_tol(ya, 0, 1e-10);
   ck_assert(r->converged);
-  ck_assert_double_le(m - M, o->eps + 1e-12);
-  ck_assert_double_eq_tol(r->obj, obj, 1e-9 * fmax(1, fabs(obj)));
-  ck_assert_double_eq_tol(r->gap, m - M, 1e-9);
+  /* the solver's G comes from f32 columns (as LIBSVM's): 1e-6 slack */
+  ck_assert_double_le(m - M, o->eps + 1e-6);
+  ck_assert_double_eq_tol(r->obj, obj, 1e-6 * fmax(1, fabs(obj)));
+  ck_assert_double_eq_tol(r->gap, m - M, 1e-6);
 }
 
 static void random_case(sd_svm_kernel kern, int64_t n, int64_t d, bool random_p, bool random_C) {
