@@ -87,6 +87,29 @@ START_TEST(gather_matches_reference) {
 }
 END_TEST
 
+/* Along the contiguous last dim (the typed row loop), every element size,
+   with a bad index placed mid-run reported, not read. */
+START_TEST(gather_last_dim_rows) {
+  int64_t sh[2] = {33, 70}, ish[2] = {33, 129};
+  const sd_dtype dts[] = {SD_F32, SD_I32, SD_F64, SD_I64, SD_U8};
+  for (size_t k = 0; k < sizeof dts / sizeof *dts; k++) {
+    sd_tensor *t = rand_t(dts[k], 2, sh, 250), *idx = rand_idx(SD_I64, 2, ish, 70);
+    sd_tensor *out = sd_gather(t, 1, idx);
+    ck_assert_ptr_nonnull(out);
+    for (int64_t r = 0; r < 33; r++)
+      for (int64_t j = 0; j < 129; j++)
+        ck_assert(at(out, (int64_t[]){r, j}) == at(t, (int64_t[]){r, iat(idx, (int64_t[]){r, j}) - 1}));
+    const int64_t bad[] = {71, 0, -5};
+    for (int b = 0; b < 3; b++) {
+      ((int64_t *)sd_data(idx))[17 * 129 + 60] = bad[b];
+      ck_assert_ptr_null(sd_gather(t, -1, idx));
+      ck_assert(has("gather: index") && has("out of range for dim 2 of size 70"));
+    }
+    sd_release(out); sd_release(idx); sd_release(t);
+  }
+}
+END_TEST
+
 START_TEST(index_select_matches_reference) {
   int64_t sh[3] = {3, 4, 5};
   sd_tensor *c = rand_t(SD_F64, 3, sh, 1000);
@@ -770,6 +793,7 @@ int main(void) {
   TCase *tc = tcase_create("index");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, gather_matches_reference);
+  tcase_add_test(tc, gather_last_dim_rows);
   tcase_add_test(tc, index_select_matches_reference);
   tcase_add_test(tc, index_select_large_rows_parallel);
   tcase_add_test(tc, out_of_range_and_bad_index_are_errors);
