@@ -325,8 +325,24 @@ static inline void scatter_add_dt(char **p, const int64_t *bs, int64_t n, int64_
     add_elem(dt, d + (*(const int64_t *)ix - 1) * dbs, s);
 }
 
+/* The same within one contiguous row (dim is the last dim): typed, so
+   the loop is a load, an add and a store. */
+#define SCATTER_ADD_ROW(T)                                               \
+  do {                                                                   \
+    T *d = (T *)p[0];                                                    \
+    const int64_t *ix = (const int64_t *)p[1];                           \
+    const T *s = (const T *)p[2];                                        \
+    for (int64_t i = 0; i < n; i++) d[ix[i] - 1] += s[i];                \
+  } while (0)
+
 static void scatter_add_loop(char **p, const int64_t *bs, int64_t n, void *v) {
   const gctx *c = v;
+  if (bs[0] == 0 && bs[1] == 8 && bs[2] == (int64_t)c->es && c->dbs == (int64_t)c->es &&
+      (c->dt == SD_F32 || c->dt == SD_F64)) {
+    if (c->dt == SD_F32) SCATTER_ADD_ROW(float);
+    else SCATTER_ADD_ROW(double);
+    return;
+  }
   switch (c->dt) { /* a constant dtype per call: the switch leaves the loop */
   case SD_F32: scatter_add_dt(p, bs, n, c->dbs, SD_F32); break;
   case SD_F64: scatter_add_dt(p, bs, n, c->dbs, SD_F64); break;
