@@ -65,13 +65,13 @@ function probe.kernels.logistic_objective(X, y, K, sw, l2, fit_intercept, w) end
 ---SMO (LIBSVM's WSS2) for max p'a - a'Qa/2, 0 <= a <= C, y'a = 0 (y -1/+1; C number or [n]; p default 1): alpha, w (linear) or nil, {b, n_iter, converged, obj, gap, n_sv, n_bounded}
 ---
 ---```lua
----probe.kernels.svm_fit(X, y, C, p|nil, {kernel='linear'|'rbf'|'precomputed', gamma=1, eps=1e-3, max_iter=0, cache_mb=100})
+---probe.kernels.svm_fit(X, y, C, p|nil, {kernel='linear'|'rbf'|'precomputed', gamma=1, eps=1e-3, max_iter=0, cache_mb=200, shrinking=true})
 ---```
 ---@param X any
 ---@param y any
 ---@param C any
 ---@param p any
----@param opts? table {kernel=, gamma=, eps=, max_iter=, cache_mb=}
+---@param opts? table {kernel=, gamma=, eps=, max_iter=, cache_mb=, shrinking=}
 ---@return any
 function probe.kernels.svm_fit(X, y, C, p, opts) end
 
@@ -190,10 +190,10 @@ function probe.stability(X, y, relabel, opts) end
 ---C-SVM by SMO with LIBSVM's working-set selection (= sklearn SVC, tol 1e-3): :decision_function, :predict, :score, :direction; fields coef, intercept, alpha, support (1-based)
 ---
 ---```lua
----probe.svm(X, labels, {C=1.0, kernel='linear'|'rbf', gamma='scale', tol=1e-3, max_iter=, cache_mb=100})
+---probe.svm(X, labels, {C=1.0, kernel='linear'|'rbf', gamma='scale', tol=1e-3, max_iter=, cache_mb=200, shrinking=true})
 ---```
 ---@param X Tensor
 ---@param labels any
----@param opts? table {C=, kernel=, gamma=, tol=, max_iter=, cache_mb=}
+---@param opts? table {C=, kernel=, gamma=, tol=, max_iter=, cache_mb=, shrinking=}
 ---@return Svm
 function probe.svm(X, labels, opts) end

@@ -157,8 +157,8 @@
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
     "adaptive_avg_pool2d" "avg_pool2d" "batch_norm" "binary_cross_entropy_with_logits" "conv2d" "cross_entropy" "dropout" "embedding"
-    "gelu" "kl_div" "l1_loss" "layer_norm" "leaky_relu" "linear" "log_softmax" "max_pool2d"
-    "mse_loss" "nll_loss" "relu" "sigmoid" "smooth_l1_loss" "softmax" "tanh"))
+    "evidential_loss" "gelu" "kl_div" "l1_loss" "layer_norm" "leaky_relu" "linear" "log_softmax"
+    "max_pool2d" "mse_loss" "nll_loss" "relu" "sigmoid" "smooth_l1_loss" "softmax" "tanh"))
 (dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "optim")
   field: (identifier) @function.builtin
@@ -185,12 +185,12 @@
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
     "ccs" "conformal" "layers" "lda" "logistic" "mass_mean" "mil" "mlp"
-    "plot_layers" "rank_features" "ridge" "stability"))
+    "plot_layers" "rank_features" "ridge" "stability" "svm"))
 (dot_index_expression
   table: (dot_index_expression table: (identifier) @_m1 (#eq? @_m1 "probe") field: (identifier) @_m2 (#eq? @_m2 "kernels"))
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "logistic_fit" "logistic_objective"))
+    "logistic_fit" "logistic_objective" "svm_fit"))
 (dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "recipe")
   field: (identifier) @function.builtin
@@ -201,23 +201,23 @@
   table: (identifier) @_m1 (#eq? @_m1 "sonde")
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "doc" "docs" "isatty" "signal"))
+    "doc" "docs" "isatty" "limits" "signal"))
 (dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "tensor")
   field: (identifier) @function.builtin
   (#any-of? @function.builtin
     "_sgemm_raw" "abs" "add" "addmm" "arange" "atan2" "bernoulli" "bmm"
     "cat" "cdist" "ceil" "cholesky" "clock" "config" "cos" "default_generator"
-    "det" "div" "dot" "eigh" "empty" "eq" "exp" "expm1"
-    "eye" "floor" "fmod" "from" "full" "ge" "gelu" "generator"
-    "get_num_threads" "gt" "inverse" "is_tensor" "isinf" "isnan" "le" "linspace"
-    "load" "log" "log1p" "logical_and" "logical_not" "logical_or" "lstsq" "lt"
-    "manual_seed" "matmul" "maximum" "memory" "minimum" "mm" "mul" "multinomial"
-    "mv" "ne" "neg" "new" "normal" "one_hot" "ones" "outer"
-    "pow" "qr" "rand" "randint" "randn" "randperm" "reciprocal" "relu"
-    "remainder" "round" "rsqrt" "save" "set_num_threads" "sigmoid" "sign" "sin"
-    "slogdet" "softplus" "solve" "sqrt" "square" "stack" "sub" "svd"
-    "tanh" "where" "zeros"))
+    "det" "digamma" "div" "dot" "eigh" "empty" "eq" "exp"
+    "expm1" "eye" "floor" "fmod" "from" "full" "ge" "gelu"
+    "generator" "get_num_threads" "gt" "inverse" "is_tensor" "isinf" "isnan" "le"
+    "lgamma" "linspace" "load" "log" "log1p" "logical_and" "logical_not" "logical_or"
+    "lstsq" "lt" "manual_seed" "matmul" "maximum" "memory" "minimum" "mm"
+    "mul" "multinomial" "mv" "ne" "neg" "new" "normal" "one_hot"
+    "ones" "outer" "polygamma" "pow" "qr" "rand" "randint" "randn"
+    "randperm" "reciprocal" "relu" "remainder" "round" "rsqrt" "save" "set_num_threads"
+    "sigmoid" "sign" "sin" "slogdet" "softplus" "solve" "sqrt" "square"
+    "stack" "sub" "svd" "tanh" "where" "zeros"))
 (dot_index_expression
   table: (identifier) @_m1 (#eq? @_m1 "unlearn")
   field: (identifier) @function.builtin
@@ -225,7 +225,7 @@
     "accuracy" "evaluate" "finetune" "graddiff" "gradient_ascent" "mia" "npo" "random_label"
     "relearn" "report" "representation" "retrain" "scrub" "shadows"))
 
-; methods of Canvas, Conformal, Detector, Figure, Generator, Mil, Module, Optimizer, Probe, Run, Scheduler, Tensor
+; methods of Canvas, Conformal, Detector, Figure, Generator, Mil, Module, Optimizer, Probe, Run, Scheduler, Svm, Tensor
 (method_index_expression
   method: (identifier) @function.method.builtin
   (#any-of? @function.method.builtin
@@ -235,31 +235,31 @@
     "checkpoint" "children" "cholesky" "chunk" "clamp" "clamp_" "clip" "clone"
     "color" "confidence" "contiguous" "copy" "copy_" "cos" "cos_" "coverage"
     "cumprod" "cumsum" "dash" "decision_function" "det" "detach" "diag" "diagonal"
-    "dim" "direction" "div" "div_" "dot" "dtype" "eigh" "eq"
-    "eval" "exp" "exp_" "expand" "expm1" "expm1_" "exponential_" "fill"
-    "fill_" "flatten" "flip" "floor" "floor_" "fmod" "fmod_" "forward"
-    "free" "gather" "ge" "gelu" "gelu_" "gen" "get" "get_last_lr"
-    "grad_fn" "gt" "image" "image_scores" "index_add" "index_add_" "index_copy" "index_copy_"
-    "index_fill" "index_fill_" "index_select" "inverse" "is_contiguous" "is_leaf" "isinf" "isnan"
-    "item" "kthvalue" "le" "line" "load_state_dict" "log" "log1p" "log1p_"
-    "log_" "log_softmax" "logical_and" "logical_not" "logical_or" "logsumexp" "lstsq" "lt"
-    "markers" "masked_fill" "masked_fill_" "masked_select" "matmul" "max" "maximum" "maximum_"
-    "mean" "min" "minimum" "minimum_" "mm" "modules" "mul" "mul_"
-    "multinomial" "mv" "named_buffers" "named_children" "named_modules" "named_parameters" "narrow" "ne"
-    "needs_grad" "neg" "neg_" "nonzero" "norm" "normal_" "num_parameters" "numel"
-    "one_hot" "outer" "parameters" "permute" "pixels" "plot" "polyline" "pow"
-    "pow_" "pr" "predict" "predict_proba" "predict_set" "prod" "qr" "random_"
-    "reciprocal" "reciprocal_" "rect" "register_buffer" "register_forward_hook" "register_parameter" "relu" "relu_"
-    "remainder" "remainder_" "repeat" "repeat_tensor" "requires_grad" "reshape" "restore" "roc"
-    "roll" "round" "round_" "rsqrt" "rsqrt_" "save" "save_image" "scatter"
-    "scatter_" "scatter_add" "scatter_add_" "score" "score_instances" "seed" "select" "set_state"
-    "shape" "sigmoid" "sigmoid_" "sign" "sign_" "sin" "sin_" "size"
-    "slogdet" "softmax" "softplus" "softplus_" "solve" "sort" "split" "sqrt"
-    "sqrt_" "square" "square_" "squeeze" "state" "state_dict" "std" "step"
-    "stride" "sub" "sub_" "sum" "svd" "t" "tanh" "tanh_"
-    "text" "text_size" "three_way" "threshold" "to" "tolist" "topk" "train"
-    "transpose" "tril" "triu" "unfold" "uniform_" "unique" "unsqueeze" "var"
-    "view" "where" "width" "zero_grad"))
+    "digamma" "dim" "direction" "div" "div_" "dot" "dtype" "eigh"
+    "eq" "eval" "exp" "exp_" "expand" "expm1" "expm1_" "exponential_"
+    "fill" "fill_" "flatten" "flip" "floor" "floor_" "fmod" "fmod_"
+    "forward" "free" "gather" "ge" "gelu" "gelu_" "gen" "get"
+    "get_last_lr" "grad_fn" "gt" "image" "image_scores" "index_add" "index_add_" "index_copy"
+    "index_copy_" "index_fill" "index_fill_" "index_select" "inverse" "is_contiguous" "is_leaf" "isinf"
+    "isnan" "item" "kthvalue" "le" "lgamma" "line" "load_state_dict" "log"
+    "log1p" "log1p_" "log_" "log_softmax" "logical_and" "logical_not" "logical_or" "logsumexp"
+    "lstsq" "lt" "markers" "masked_fill" "masked_fill_" "masked_select" "matmul" "max"
+    "maximum" "maximum_" "mean" "min" "minimum" "minimum_" "mm" "modules"
+    "mul" "mul_" "multinomial" "mv" "named_buffers" "named_children" "named_modules" "named_parameters"
+    "narrow" "ne" "needs_grad" "neg" "neg_" "nonzero" "norm" "normal_"
+    "num_parameters" "numel" "one_hot" "outer" "parameters" "permute" "pixels" "plot"
+    "polygamma" "polyline" "pow" "pow_" "pr" "predict" "predict_proba" "predict_set"
+    "prod" "qr" "random_" "reciprocal" "reciprocal_" "rect" "register_buffer" "register_forward_hook"
+    "register_parameter" "relu" "relu_" "remainder" "remainder_" "repeat" "repeat_tensor" "requires_grad"
+    "reshape" "restore" "roc" "roll" "round" "round_" "rsqrt" "rsqrt_"
+    "save" "save_image" "scatter" "scatter_" "scatter_add" "scatter_add_" "score" "score_instances"
+    "seed" "select" "set_state" "shape" "sigmoid" "sigmoid_" "sign" "sign_"
+    "sin" "sin_" "size" "slogdet" "softmax" "softplus" "softplus_" "solve"
+    "sort" "split" "sqrt" "sqrt_" "square" "square_" "squeeze" "state"
+    "state_dict" "std" "step" "stride" "sub" "sub_" "sum" "svd"
+    "t" "tanh" "tanh_" "text" "text_size" "three_way" "threshold" "to"
+    "tolist" "topk" "train" "transpose" "tril" "triu" "unfold" "uniform_"
+    "unique" "unsqueeze" "var" "view" "where" "width" "zero_grad"))
 
 ; global functions
 (function_call
