@@ -4,64 +4,13 @@
    result), Winograd's 3x3 (odd sizes, padding, groups, chunks), strided
    copies; the same bits for 1 and 2 threads on each path. test_nn.c has
    the general cases. */
+#define UNIT_SEED 11
 #include "unit.h"
 #include <string.h>
 #include "nn.h"
+#include "conv_ref.h"
 
-static uint64_t lcg = 11;
-static double urand(void) { /* in [-1, 1) */
-  lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-  return (double)(lcg >> 11) / (double)(1ULL << 52) - 1.0;
-}
-
-static sd_tensor *rnd(sd_dtype dt, int nd, const int64_t *shape) {
-  sd_tensor *t = sd_empty(dt, nd, shape);
-  ck_assert_ptr_nonnull(t);
-  for (int64_t i = 0, n = sd_numel(t); i < n; i++)
-    sd_set_ptr(dt, (char *)sd_data(t) + i * (int64_t)sd_dtype_size(dt), urand());
-  return t;
-}
-#define RND(dt, ...) rnd(dt, sizeof((int64_t[]){__VA_ARGS__}) / 8, (int64_t[]){__VA_ARGS__})
-
-typedef struct { int64_t n, cin, h, w, cout, kh, kw; sd_conv2d_args a; } conv_case;
 #define ARGS(s0, s1, p0, p1, d0, d1, gr) {{s0, s1}, {p0, p1}, {d0, d1}, gr}
-
-static int64_t osz(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-}
-
-/* out, gx, gw, gb by the definition. */
-static void conv_ref(const conv_case *c, const sd_tensor *x, const sd_tensor *w, const sd_tensor *b,
-                     const sd_tensor *gout, double *out, double *gx, double *gw, double *gb) {
-  int64_t oh = osz(c->h, c->kh, c->a.stride[0], c->a.padding[0], c->a.dilation[0]);
-  int64_t ow = osz(c->w, c->kw, c->a.stride[1], c->a.padding[1], c->a.dilation[1]);
-  int64_t cig = c->cin / c->a.groups, cog = c->cout / c->a.groups;
-  memset(gx, 0, sizeof(double) * c->n * c->cin * c->h * c->w);
-  memset(gw, 0, sizeof(double) * c->cout * cig * c->kh * c->kw);
-  memset(gb, 0, sizeof(double) * c->cout);
-  for (int64_t n = 0; n < c->n; n++)
-    for (int64_t co = 0; co < c->cout; co++)
-      for (int64_t i = 0; i < oh; i++)
-        for (int64_t j = 0; j < ow; j++) {
-          int64_t o = ((n * c->cout + co) * oh + i) * ow + j;
-          double s = sd_get_flat(b, co), g = sd_get_flat(gout, o);
-          gb[co] += g;
-          for (int64_t ci = 0; ci < cig; ci++)
-            for (int64_t ki = 0; ki < c->kh; ki++)
-              for (int64_t kj = 0; kj < c->kw; kj++) {
-                int64_t ih = i * c->a.stride[0] - c->a.padding[0] + ki * c->a.dilation[0];
-                int64_t iw = j * c->a.stride[1] - c->a.padding[1] + kj * c->a.dilation[1];
-                if (ih < 0 || ih >= c->h || iw < 0 || iw >= c->w) continue;
-                int64_t xi = ((n * c->cin + co / cog * cig + ci) * c->h + ih) * c->w + iw;
-                int64_t wi = ((co * cig + ci) * c->kh + ki) * c->kw + kj;
-                double xv = sd_get_flat(x, xi), wv = sd_get_flat(w, wi);
-                s += xv * wv;
-                gx[xi] += g * wv;
-                gw[wi] += g * xv;
-              }
-          out[o] = s;
-        }
-}
 
 static void near(const sd_tensor *t, const double *ref, double tol) {
   for (int64_t i = 0, n = sd_numel(t); i < n; i++)
@@ -77,14 +26,14 @@ static bool same_bits(const sd_tensor *a, const sd_tensor *b) {
 /* Forward and backward against the reference, on 1 and 2 threads, which
    must agree bit for bit. */
 static void check(const conv_case *c, sd_dtype dt, double tol) {
-  sd_tensor *x = RND(dt, c->n, c->cin, c->h, c->w);
-  sd_tensor *w = RND(dt, c->cout, c->cin / c->a.groups, c->kh, c->kw), *b = RND(dt, c->cout);
+  sd_tensor *x = UNIT_RAND(dt, c->n, c->cin, c->h, c->w);
+  sd_tensor *w = UNIT_RAND(dt, c->cout, c->cin / c->a.groups, c->kh, c->kw), *b = UNIT_RAND(dt, c->cout);
   sd_tensor *y[2], *gx[2], *gw[2], *gb[2], *g = NULL;
   for (int t = 0; t < 2; t++) {
     sd_set_num_threads(t + 1);
     y[t] = sd_conv2d(x, w, b, &c->a);
     ck_assert_msg(y[t] != NULL, "%s", sd_errmsg());
-    if (!g) g = rnd(dt, 4, y[t]->shape);
+    if (!g) g = unit_rand(dt, 4, y[t]->shape);
     ck_assert_int_eq(sd_conv2d_backward(g, x, w, &c->a, &gx[t], &gw[t], &gb[t]), SD_OK);
   }
   double *ry = malloc(sd_numel(y[0]) * 8), *rgx = malloc(sd_numel(x) * 8);

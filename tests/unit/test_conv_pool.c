@@ -3,22 +3,17 @@
    the bit: max values and 1-based indices (NaN and -inf included), average
    sums in f64 in window order, both backwards; odd sizes that leave rows
    and columns out, f32 and f64, 1 and 2 threads. test_nn.c has the rest. */
+#define UNIT_SEED 5
 #include "unit.h"
 #include <string.h>
 #include "nn.h"
-
-static uint64_t lcg = 5;
-static double urand(void) { /* in [-1, 1) */
-  lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-  return (double)(lcg >> 11) / (double)(1ULL << 52) - 1.0;
-}
 
 /* Random values with a few NaN, -inf and repeated values among them. */
 static sd_tensor *rnd(sd_dtype dt, int64_t n, int64_t c, int64_t h, int64_t w) {
   sd_tensor *t = sd_empty(dt, 4, (int64_t[]){n, c, h, w});
   ck_assert_ptr_nonnull(t);
   for (int64_t i = 0, m = sd_numel(t); i < m; i++) {
-    double v = urand(), u = urand();
+    double v = unit_urand(), u = unit_urand();
     if (u > 0.97) v = NAN;
     else if (u > 0.94) v = -INFINITY;
     else if (u > 0.90) v = 0.5;
@@ -34,7 +29,7 @@ static void check(sd_dtype dt, int64_t h, int64_t w, int64_t k0, int64_t k1) {
   sd_tensor *x = rnd(dt, 3, 2, h, w), *idx[2], *m[2], *av[2], *gm[2], *ga[2];
   int64_t oh = h / k0, ow = w / k1, planes = 6, no = planes * oh * ow;
   sd_tensor *g = sd_empty(dt, 4, (int64_t[]){3, 2, oh, ow});
-  for (int64_t i = 0; i < no; i++) sd_set_ptr(dt, (char *)sd_data(g) + i * (int64_t)sd_dtype_size(dt), urand());
+  for (int64_t i = 0; i < no; i++) sd_set_ptr(dt, (char *)sd_data(g) + i * (int64_t)sd_dtype_size(dt), unit_urand());
   for (int t = 0; t < 2; t++) {
     sd_set_num_threads(t + 1);
     m[t] = sd_max_pool2d(x, &a, &idx[t]);

@@ -1,5 +1,6 @@
 /* test_linalg.c: matmul family against naive f64 loops, LAPACK results by
    reconstruction, cdist exactness, errors, and the OpenBLAS core choice. */
+#define UNIT_SEED 1
 #include "unit.h"
 #include <string.h>
 #include "blas.h"
@@ -7,22 +8,7 @@
 
 /* --- helpers --- */
 
-static uint64_t lcg = 1;
-static double urand(void) { /* in [-1, 1) */
-  lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-  return (double)(lcg >> 11) / (double)(1ULL << 52) - 1.0;
-}
-
-static sd_tensor *rnd(sd_dtype dt, int nd, const int64_t *shape) {
-  sd_tensor *t = sd_empty(dt, nd, shape);
-  ck_assert_ptr_nonnull(t);
-  int64_t n = sd_numel(t);
-  for (int64_t i = 0; i < n; i++)
-    sd_set_ptr(dt, (char *)sd_data(t) + i * (int64_t)sd_dtype_size(dt), urand());
-  return t;
-}
-
-static sd_tensor *mat2(sd_dtype dt, int64_t r, int64_t c) { return rnd(dt, 2, (int64_t[]){r, c}); }
+static sd_tensor *mat2(sd_dtype dt, int64_t r, int64_t c) { return unit_rand(dt, 2, (int64_t[]){r, c}); }
 
 /* Element [i][j] of the matrix at batch position b (last two dims). */
 static double at(const sd_tensor *t, int64_t b, int64_t i, int64_t j) {
@@ -126,7 +112,7 @@ START_TEST(matmul_noncontiguous_and_sizes) {
 END_TEST
 
 START_TEST(matmul_vectors) {
-  sd_tensor *x = rnd(SD_F64, 1, (int64_t[]){5}), *y = rnd(SD_F64, 1, (int64_t[]){5});
+  sd_tensor *x = unit_rand(SD_F64, 1, (int64_t[]){5}), *y = unit_rand(SD_F64, 1, (int64_t[]){5});
   sd_tensor *d = sd_matmul(x, y);
   ck_assert_int_eq(d->ndim, 0);
   double s = 0;
@@ -135,7 +121,7 @@ START_TEST(matmul_vectors) {
   sd_release(d);
   /* 2-d @ 1-d, 1-d @ 2-d, with a transposed matrix and a strided vector */
   sd_tensor *as = mat2(SD_F64, 5, 4), *a = sd_transpose(as, 0, 1); /* [4, 5] */
-  sd_tensor *big = rnd(SD_F64, 1, (int64_t[]){10}), *xs = sd_slice(big, 0, 0, 10, 2);
+  sd_tensor *big = unit_rand(SD_F64, 1, (int64_t[]){10}), *xs = sd_slice(big, 0, 0, 10, 2);
   sd_tensor *mv = sd_matmul(a, xs), *vm = sd_matmul(xs, as);
   ck_assert_int_eq(mv->ndim, 1);
   ck_assert_int_eq(mv->shape[0], 4);
@@ -157,7 +143,7 @@ END_TEST
 
 START_TEST(matmul_batched_broadcast) {
   /* [2,1,3,4] @ [5,4,2] -> [2,5,3,2] */
-  sd_tensor *a = rnd(SD_F64, 4, (int64_t[]){2, 1, 3, 4}), *b = rnd(SD_F64, 3, (int64_t[]){5, 4, 2});
+  sd_tensor *a = unit_rand(SD_F64, 4, (int64_t[]){2, 1, 3, 4}), *b = unit_rand(SD_F64, 3, (int64_t[]){5, 4, 2});
   sd_tensor *c = sd_matmul(a, b);
   ck_assert_int_eq(c->ndim, 4);
   ck_assert_int_eq(c->shape[0], 2);
@@ -172,22 +158,22 @@ START_TEST(matmul_batched_broadcast) {
         }
   sd_release(c);
   /* folded: [3,4,6] @ [6,2] is one GEMM over 12 rows; also through a transposed b */
-  sd_tensor *x = rnd(SD_F32, 3, (int64_t[]){3, 4, 6}), *ws = mat2(SD_F32, 2, 6), *w = sd_transpose(ws, 0, 1);
+  sd_tensor *x = unit_rand(SD_F32, 3, (int64_t[]){3, 4, 6}), *ws = mat2(SD_F32, 2, 6), *w = sd_transpose(ws, 0, 1);
   sd_tensor *y = sd_matmul(x, w);
   ck_assert(bmm_err(x, w, y, 3, true, false) < 1e-5);
   /* not foldable: a transposed batch */
   sd_tensor *xt = sd_transpose(x, 0, 1), *yt = sd_matmul(xt, w); /* [4,3,6] */
   ck_assert(bmm_err(xt, w, yt, 4, true, false) < 1e-5);
   /* a 1-d operand against a batch */
-  sd_tensor *v = rnd(SD_F32, 1, (int64_t[]){6}), *yv = sd_matmul(x, v); /* [3,4] */
+  sd_tensor *v = unit_rand(SD_F32, 1, (int64_t[]){6}), *yv = sd_matmul(x, v); /* [3,4] */
   ck_assert_int_eq(yv->ndim, 2);
   ck_assert(fabs(sd_get_flat(yv, 5) - (at(x, 1, 1, 0) * sd_get_flat(v, 0) + at(x, 1, 1, 1) * sd_get_flat(v, 1) +
     at(x, 1, 1, 2) * sd_get_flat(v, 2) + at(x, 1, 1, 3) * sd_get_flat(v, 3) +
     at(x, 1, 1, 4) * sd_get_flat(v, 4) + at(x, 1, 1, 5) * sd_get_flat(v, 5))) < 1e-5);
-  sd_tensor *u = rnd(SD_F32, 1, (int64_t[]){4}), *yu = sd_matmul(u, x); /* [3,6] */
+  sd_tensor *u = unit_rand(SD_F32, 1, (int64_t[]){4}), *yu = sd_matmul(u, x); /* [3,6] */
   ck_assert_int_eq(yu->shape[0], 3);
   ck_assert_int_eq(yu->shape[1], 6);
-  sd_tensor *bm = sd_bmm(x, tmp(rnd(SD_F32, 3, (int64_t[]){3, 6, 2})));
+  sd_tensor *bm = sd_bmm(x, tmp(unit_rand(SD_F32, 3, (int64_t[]){3, 6, 2})));
   ck_assert_ptr_nonnull(bm);
   sd_release(bm); sd_release(u); sd_release(yu); sd_release(v); sd_release(yv); sd_release(xt);
   sd_release(yt); sd_release(y); sd_release(x); sd_release(w); sd_release(ws); sd_release(a); sd_release(b);
@@ -210,7 +196,7 @@ START_TEST(matmul_empty) {
 END_TEST
 
 START_TEST(addmm_scales) {
-  sd_tensor *a = mat2(SD_F64, 3, 4), *b = mat2(SD_F64, 4, 2), *bias = rnd(SD_F64, 1, (int64_t[]){2});
+  sd_tensor *a = mat2(SD_F64, 3, 4), *b = mat2(SD_F64, 4, 2), *bias = unit_rand(SD_F64, 1, (int64_t[]){2});
   sd_tensor *c = sd_addmm(bias, a, b, 0.5, -2), *p = sd_mm(a, b);
   for (int i = 0; i < 6; i++)
     ck_assert(fabs(sd_get_flat(c, i) - (0.5 * sd_get_flat(bias, i % 2) - 2 * sd_get_flat(p, i))) < 1e-12);
@@ -219,7 +205,7 @@ START_TEST(addmm_scales) {
   sd_tensor *z = sd_empty(SD_F64, 2, (int64_t[]){3, 0}), *zb = sd_empty(SD_F64, 2, (int64_t[]){0, 2});
   sd_tensor *ck = sd_addmm(bias, z, zb, 3, 1); /* k = 0: 3 * bias */
   ck_assert(sd_get_flat(ck, 3) == 3 * sd_get_flat(bias, 1));
-  expect_error(sd_addmm(tmp(rnd(SD_F64, 1, (int64_t[]){3})), a, b, 1, 1), "does not broadcast");
+  expect_error(sd_addmm(tmp(unit_rand(SD_F64, 1, (int64_t[]){3})), a, b, 1, 1), "does not broadcast");
   sd_release(ck); sd_release(z); sd_release(zb); sd_release(c0); sd_release(nan);
   sd_release(p); sd_release(c); sd_release(a); sd_release(b); sd_release(bias);
 }
@@ -244,7 +230,7 @@ END_TEST
 /* One thread count or another: the same bits (OpenBLAS splits GEMM and
    GEMV outputs, never a dot product; sonde's own dot is sequential). */
 START_TEST(matmul_thread_invariant) {
-  sd_tensor *a = mat2(SD_F32, 300, 257), *b = mat2(SD_F32, 257, 190), *x = rnd(SD_F32, 1, (int64_t[]){257});
+  sd_tensor *a = mat2(SD_F32, 300, 257), *b = mat2(SD_F32, 257, 190), *x = unit_rand(SD_F32, 1, (int64_t[]){257});
   sd_tensor *at_ = sd_transpose(a, 0, 1);
   sd_set_num_threads(1);
   sd_tensor *c1 = sd_mm(a, b), *v1 = sd_mv(a, x), *w1 = sd_matmul(x, at_), *d1 = sd_cdist(a, a, false);
@@ -308,11 +294,11 @@ START_TEST(solve_and_inverse) {
   sd_tensor *at_ = sd_transpose(a, 0, 1), *xt = sd_solve(at_, b);
   ck_assert(prod_err(at_, xt, b) < 1e-10);
   /* vector right-hand side */
-  sd_tensor *v = rnd(SD_F64, 1, (int64_t[]){5}), *xv = sd_solve(a, v), *av = sd_mv(a, xv);
+  sd_tensor *v = unit_rand(SD_F64, 1, (int64_t[]){5}), *xv = sd_solve(a, v), *av = sd_mv(a, xv);
   ck_assert_int_eq(xv->ndim, 1);
   for (int i = 0; i < 5; i++) ck_assert(fabs(sd_get_flat(av, i) - sd_get_flat(v, i)) < 1e-10);
   /* batch broadcast: A [2, 5, 5] and B [5, 3] */
-  sd_tensor *ab = rnd(SD_F64, 3, (int64_t[]){2, 5, 5}), *xb = sd_solve(ab, b), *axb = sd_matmul(ab, xb);
+  sd_tensor *ab = unit_rand(SD_F64, 3, (int64_t[]){2, 5, 5}), *xb = sd_solve(ab, b), *axb = sd_matmul(ab, xb);
   ck_assert_int_eq(xb->ndim, 3);
   for (int64_t q = 0; q < 2; q++)
     for (int64_t i = 0; i < 5; i++)
@@ -325,7 +311,7 @@ START_TEST(solve_and_inverse) {
   double sv[4] = {1, 2, 2, 4};
   memcpy(sd_data(s), sv, sizeof sv);
   expect_error(sd_solve(s, v), "solve: shapes [2,2] and [5] do not match");
-  sd_tensor *v2 = rnd(SD_F64, 1, (int64_t[]){2});
+  sd_tensor *v2 = unit_rand(SD_F64, 1, (int64_t[]){2});
   expect_error(sd_solve(s, v2), "solve: matrix is singular");
   expect_error(sd_inverse(s), "inverse: matrix is singular");
   sd_tensor *dt = sd_det(s), *da = sd_det(a);
@@ -360,7 +346,7 @@ START_TEST(eigh_decomposes) {
     }
   sd_release(vtv); sd_release(vt); sd_release(av); sd_release(w); sd_release(v); sd_release(a);
   /* f32 batch */
-  sd_tensor *b = rnd(SD_F32, 3, (int64_t[]){3, 4, 4}), *bt = sd_transpose(b, 1, 2), *s = sd_matmul(b, bt);
+  sd_tensor *b = unit_rand(SD_F32, 3, (int64_t[]){3, 4, 4}), *bt = sd_transpose(b, 1, 2), *s = sd_matmul(b, bt);
   ck_assert(sd_eigh(s, &w, &v) == SD_OK);
   ck_assert_int_eq(w->shape[0], 3);
   ck_assert_int_eq(w->shape[1], 4);
@@ -445,7 +431,7 @@ START_TEST(lstsq_solves) {
       ck_assert(fabs(s) < 1e-12);
     }
   /* under-determined, consistent: exact fit; vector right-hand side */
-  sd_tensor *w = mat2(SD_F32, 2, 5), *y = rnd(SD_F32, 1, (int64_t[]){2}), *z = sd_lstsq(w, y), *wz = sd_mv(w, z);
+  sd_tensor *w = mat2(SD_F32, 2, 5), *y = unit_rand(SD_F32, 1, (int64_t[]){2}), *z = sd_lstsq(w, y), *wz = sd_mv(w, z);
   ck_assert_int_eq(z->ndim, 1);
   ck_assert_int_eq(z->shape[0], 5);
   for (int i = 0; i < 2; i++) ck_assert(fabs(sd_get_flat(wz, i) - sd_get_flat(y, i)) < 1e-5);

@@ -2,24 +2,11 @@
    backward (stride, padding, dilation, groups, several sample chunks),
    pools, batch and layer norm, cross-entropy; same bits for any thread
    count; errors. */
+#define UNIT_SEED 7
 #include "unit.h"
 #include <string.h>
 #include "nn.h"
-
-static uint64_t lcg = 7;
-static double urand(void) { /* in [-1, 1) */
-  lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-  return (double)(lcg >> 11) / (double)(1ULL << 52) - 1.0;
-}
-
-static sd_tensor *rnd(sd_dtype dt, int nd, const int64_t *shape) {
-  sd_tensor *t = sd_empty(dt, nd, shape);
-  ck_assert_ptr_nonnull(t);
-  for (int64_t i = 0, n = sd_numel(t); i < n; i++)
-    sd_set_ptr(dt, (char *)sd_data(t) + i * (int64_t)sd_dtype_size(dt), urand());
-  return t;
-}
-#define RND(dt, ...) rnd(dt, sizeof((int64_t[]){__VA_ARGS__}) / 8, (int64_t[]){__VA_ARGS__})
+#include "conv_ref.h"
 
 static double get(const sd_tensor *t, int64_t i) { return sd_get_flat(t, i); }
 
@@ -30,53 +17,15 @@ static double max_err(const sd_tensor *a, const double *ref, int64_t n) {
   return e;
 }
 
-/* --- conv2d --- */
-
-typedef struct { int64_t n, cin, h, w, cout, kh, kw; sd_conv2d_args a; } conv_case;
-
-static int64_t osz(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-}
-
-/* out, gx, gw, gb by the definition: 7 loops (and the group's offset). */
-static void conv_ref(const conv_case *c, const sd_tensor *x, const sd_tensor *w, const sd_tensor *b,
-                     const sd_tensor *gout, double *out, double *gx, double *gw, double *gb) {
-  int64_t oh = osz(c->h, c->kh, c->a.stride[0], c->a.padding[0], c->a.dilation[0]);
-  int64_t ow = osz(c->w, c->kw, c->a.stride[1], c->a.padding[1], c->a.dilation[1]);
-  int64_t cig = c->cin / c->a.groups, cog = c->cout / c->a.groups;
-  memset(gx, 0, sizeof(double) * c->n * c->cin * c->h * c->w);
-  memset(gw, 0, sizeof(double) * c->cout * cig * c->kh * c->kw);
-  memset(gb, 0, sizeof(double) * c->cout);
-  for (int64_t n = 0; n < c->n; n++)
-    for (int64_t co = 0; co < c->cout; co++)
-      for (int64_t i = 0; i < oh; i++)
-        for (int64_t j = 0; j < ow; j++) {
-          int64_t o = ((n * c->cout + co) * oh + i) * ow + j;
-          double s = b ? get(b, co) : 0, g = get(gout, o);
-          gb[co] += g;
-          for (int64_t ci = 0; ci < cig; ci++)
-            for (int64_t ki = 0; ki < c->kh; ki++)
-              for (int64_t kj = 0; kj < c->kw; kj++) {
-                int64_t ih = i * c->a.stride[0] - c->a.padding[0] + ki * c->a.dilation[0];
-                int64_t iw = j * c->a.stride[1] - c->a.padding[1] + kj * c->a.dilation[1];
-                if (ih < 0 || ih >= c->h || iw < 0 || iw >= c->w) continue;
-                int64_t xi = ((n * c->cin + co / cog * cig + ci) * c->h + ih) * c->w + iw;
-                int64_t wi = ((co * cig + ci) * c->kh + ki) * c->kw + kj;
-                s += get(x, xi) * get(w, wi);
-                gx[xi] += g * get(w, wi);
-                gw[wi] += g * get(x, xi);
-              }
-          out[o] = s;
-        }
-}
+/* --- conv2d (conv_ref.h: the reference) --- */
 
 static void conv_check(const conv_case *c, sd_dtype dt, double tol) {
-  sd_tensor *x = RND(dt, c->n, c->cin, c->h, c->w);
-  sd_tensor *w = RND(dt, c->cout, c->cin / c->a.groups, c->kh, c->kw);
-  sd_tensor *b = RND(dt, c->cout);
+  sd_tensor *x = UNIT_RAND(dt, c->n, c->cin, c->h, c->w);
+  sd_tensor *w = UNIT_RAND(dt, c->cout, c->cin / c->a.groups, c->kh, c->kw);
+  sd_tensor *b = UNIT_RAND(dt, c->cout);
   sd_tensor *y = sd_conv2d(x, w, b, &c->a);
   ck_assert_msg(y != NULL, "%s", sd_errmsg());
-  sd_tensor *g = rnd(dt, 4, y->shape);
+  sd_tensor *g = unit_rand(dt, 4, y->shape);
   int64_t ny = sd_numel(y), nx = sd_numel(x), nw = sd_numel(w);
   double *ry = malloc(ny * 8), *rgx = malloc(nx * 8), *rgw = malloc(nw * 8), *rgb = malloc(c->cout * 8);
   conv_ref(c, x, w, b, g, ry, rgx, rgw, rgb);
@@ -117,7 +66,7 @@ END_TEST
 
 START_TEST(conv_3d_and_empty) {
   sd_conv2d_args a = ARGS(1, 1, 1, 1, 1, 1, 1);
-  sd_tensor *x = RND(SD_F64, 2, 5, 5), *w = RND(SD_F64, 3, 2, 3, 3);
+  sd_tensor *x = UNIT_RAND(SD_F64, 2, 5, 5), *w = UNIT_RAND(SD_F64, 3, 2, 3, 3);
   sd_tensor *x4 = sd_unsqueeze(x, 0);
   sd_tensor *y = sd_conv2d(x, w, NULL, &a), *y4 = sd_conv2d(x4, w, NULL, &a);
   ck_assert_int_eq(y->ndim, 3);
@@ -135,8 +84,8 @@ END_TEST
 
 START_TEST(conv_same_bits_any_threads) {
   sd_conv2d_args a = ARGS(1, 1, 1, 1, 1, 1, 1);
-  sd_tensor *x = RND(SD_F32, 64, 8, 20, 20), *w = RND(SD_F32, 16, 8, 3, 3);
-  sd_tensor *g = RND(SD_F32, 64, 16, 20, 20), *gw[2], *gb[2], *gx[2];
+  sd_tensor *x = UNIT_RAND(SD_F32, 64, 8, 20, 20), *w = UNIT_RAND(SD_F32, 16, 8, 3, 3);
+  sd_tensor *g = UNIT_RAND(SD_F32, 64, 16, 20, 20), *gw[2], *gb[2], *gx[2];
   for (int t = 0; t < 2; t++) {
     sd_set_num_threads(t ? 2 : 1);
     ck_assert_int_eq(sd_conv2d_backward(g, x, w, &a, &gx[t], &gw[t], &gb[t]), SD_OK);
@@ -199,7 +148,7 @@ START_TEST(pools_vs_naive) {
     {{2, 2}, {2, 2}, {1, 1}, {1, 1}, true, true},
     {{3, 3}, {2, 2}, {1, 1}, {1, 1}, true, false},
   };
-  sd_tensor *x = RND(SD_F64, 2, 3, 7, 6);
+  sd_tensor *x = UNIT_RAND(SD_F64, 2, 3, 7, 6);
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     sd_pool2d_args *a = &cases[c];
     sd_tensor *idx, *m = sd_max_pool2d(x, a, &idx), *av = sd_avg_pool2d(x, a);
@@ -213,7 +162,7 @@ START_TEST(pools_vs_naive) {
     pool_ref(x, a, oh, ow, false, ref, ri);
     ck_assert_double_le(max_err(av, ref, n), 1e-12);
     /* avg backward is the adjoint: <avg(x), g> = <x, avg_bw(g)> */
-    sd_tensor *g = rnd(SD_F64, 4, av->shape);
+    sd_tensor *g = unit_rand(SD_F64, 4, av->shape);
     sd_tensor *gx = sd_avg_pool2d_backward(g, a, 4, x->shape);
     double l = 0, r = 0;
     for (int64_t i = 0; i < n; i++) l += get(av, i) * get(g, i);
@@ -233,7 +182,7 @@ START_TEST(pools_vs_naive) {
 END_TEST
 
 START_TEST(adaptive_vs_naive) {
-  sd_tensor *x = RND(SD_F32, 1, 2, 5, 7), *y = sd_adaptive_avg_pool2d(x, 3, 2);
+  sd_tensor *x = UNIT_RAND(SD_F32, 1, 2, 5, 7), *y = sd_adaptive_avg_pool2d(x, 3, 2);
   for (int64_t p = 0; p < 2; p++)
     for (int64_t i = 0; i < 3; i++)
       for (int64_t j = 0; j < 2; j++) {
@@ -261,7 +210,7 @@ END_TEST
 /* --- norms --- */
 
 START_TEST(batch_norm_formula) {
-  sd_tensor *x = RND(SD_F64, 4, 3, 5), *w = RND(SD_F64, 3), *b = RND(SD_F64, 3);
+  sd_tensor *x = UNIT_RAND(SD_F64, 4, 3, 5), *w = UNIT_RAND(SD_F64, 3), *b = UNIT_RAND(SD_F64, 3);
   sd_tensor *rm = sd_zeros(SD_F32, 1, (int64_t[]){3}), *rv = sd_full(SD_F32, 1, (int64_t[]){3}, 1);
   sd_tensor *mean, *invstd, *y = sd_batch_norm(x, rm, rv, w, b, true, 0.1, 1e-5, &mean, &invstd);
   ck_assert_ptr_nonnull(y);
@@ -294,7 +243,7 @@ START_TEST(batch_norm_formula) {
 END_TEST
 
 START_TEST(layer_norm_formula) {
-  sd_tensor *x = RND(SD_F32, 3, 2, 4), *mean, *invstd;
+  sd_tensor *x = UNIT_RAND(SD_F32, 3, 2, 4), *mean, *invstd;
   sd_tensor *y = sd_layer_norm(x, 2, NULL, NULL, 0, &mean, &invstd);
   for (int64_t r = 0; r < 3; r++) {
     double s = 0, q = 0;
@@ -302,7 +251,7 @@ START_TEST(layer_norm_formula) {
     ck_assert_double_le(fabs(s), 1e-5);
     ck_assert_double_le(fabs(q / 8 - 1), 1e-5);
   }
-  sd_tensor *g = RND(SD_F32, 3, 2, 4), *gx, *gw, *gb;
+  sd_tensor *g = UNIT_RAND(SD_F32, 3, 2, 4), *gx, *gw, *gb;
   sd_tensor *w = sd_full(SD_F32, 2, (int64_t[]){2, 4}, 1);
   ck_assert_int_eq(sd_layer_norm_backward(g, x, 2, w, mean, invstd, &gx, &gw, &gb), SD_OK);
   ck_assert_int_eq(gw->ndim, 2);
@@ -319,7 +268,7 @@ END_TEST
 /* --- cross-entropy --- */
 
 START_TEST(cross_entropy_formula_and_gradient) {
-  sd_tensor *x = RND(SD_F64, 6, 5), *w = sd_empty(SD_F64, 1, (int64_t[]){5});
+  sd_tensor *x = UNIT_RAND(SD_F64, 6, 5), *w = sd_empty(SD_F64, 1, (int64_t[]){5});
   sd_tensor *t = sd_empty(SD_I64, 1, (int64_t[]){6});
   int64_t tv[6] = {1, 5, 3, 2, 5, 4};
   memcpy(sd_data(t), tv, sizeof tv);
