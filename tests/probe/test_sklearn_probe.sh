@@ -87,12 +87,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 warnings.simplefilter("ignore")
 r = np.load(sys.argv[1] + "/r.npz")
-passed = failed = 0
-def check(ok, msg):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + msg)
-    if ok: passed += 1
-    else: failed += 1
+from peer_check import check, tally
 cases = [  # name, data, l2 (None: C = 1), options, compare coefficients
     ("pix", "X", 0.05, {}, True), ("pix64", "X", 0.05, {}, True),
     ("hid", "Hc", 0.05, {}, True), ("hidnob", "H", 0.05, {"fit_intercept": False}, True),
@@ -133,5 +128,5 @@ for name, d, lab, shr in (("lda1", "X", "y", 0.1), ("lda2", "Hc", "y", None), ("
     rel = np.abs(W - m.coef_).max() / np.abs(m.coef_).max()
     relb = np.abs(b - m.intercept_).max() / np.abs(m.intercept_).max()
     check(rel <= 1e-3 and relb <= 1e-3, "%s coef rel. difference %.2e, intercept %.2e" % (name, rel, relb))
-print("TALLY %d passed, %d failed" % (passed, failed))
+tally()
 PY

@@ -45,12 +45,7 @@ import sys, time
 import numpy as np
 from sklearn.svm import SVC
 r = np.load(sys.argv[1] + "/r.npz")
-passed = failed = 0
-def check(ok, msg):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + msg)
-    if ok: passed += 1
-    else: failed += 1
+from peer_check import check, tally
 cases = [("sep", 1.0, "linear"), ("overlap", 1.0, "linear"), ("imbal", 10.0, "linear"),
          ("wide", 0.1, "linear"), ("smallC", 0.01, "linear"), ("rbf", 1.0, "rbf"), ("big", 1.0, "linear")]
 for name, C, kern in cases:
@@ -77,5 +72,5 @@ for name, C, kern in cases:
     obj = al.sum() - 0.5 * (al * t) @ K @ (al * t)
     ro = abs(obj - r[name + "_obj"][0]) / abs(obj)
     check(ro <= 1e-3, "%-8s dual objective sonde %.6f sklearn %.6f" % (name, r[name + "_obj"][0], obj))
-print("TALLY %d passed, %d failed" % (passed, failed))
+tally()
 PY
