@@ -15,7 +15,7 @@ local io_popen, os_execute, os_remove, os_rename = io.popen, os.execute, os.remo
 local load0, loadfile0, dofile0 = load, loadfile, dofile
 local traceback = debug.traceback
 local io_confine, io_record = data.io_confine, data.io_record
-local limits = sonde.limits -- the sonde program's (interp/main.c); nil in sonde.so
+local limits = rawget(_G, "sonde") and sonde.limits -- the sonde program's (interp/main.c); nil in sonde.so
 
 -- A usage error prints without a traceback; tostring gives its message.
 -- A failed run's error carries its own traceback, so it goes the same way.
@@ -1267,8 +1267,8 @@ function commands.sweep(args)
   if not path then
     usage_error("usage: sonde sweep RECIPE key=a,b key=1..5 [seed=1..5] [-j N] [--out DIR] [--threads N] [--safe] [--max-mem SIZE] [--max-time DURATION]")
   end
-  parse_limits(opts) -- usage errors now, not in every job
-  limits { memory = 0 }
+  -- usage errors now, not in every job; the jobs apply the limits, not the sweep
+  if parse_limits(opts) and limits then limits { memory = 0 } end
   local nproc = opts.jobs or 1
   if nproc < 1 then usage_error("'-j' wants a positive integer, got " .. nproc) end
   local r = M.load(path)
