@@ -79,7 +79,8 @@ static int64_t check_bytes(lua_State *L, int idx, const char *what) {
     char *end;
     v = strtod(s, &end);
     const char *u = "kKmMgGtT", *at = *end ? strchr(u, *end) : NULL;
-    if (at) { v *= 1e3 * (at - u >= 2 ? 1e3 : 1) * (at - u >= 4 ? 1e3 : 1) * (at - u >= 6 ? 1e3 : 1); end++; }
+    static const double scale[] = {1e3, 1e6, 1e9, 1e12}; /* k, M, G, T in either case */
+    if (at) { v *= scale[(at - u) / 2]; end++; }
     if (*end == 'B' || *end == 'b') end++;
     if (end == s || *end) return luaL_error(L, "%s: bad size '%s' (bytes, or a number with k, M, G or T)", what, s);
   }
